@@ -1,0 +1,54 @@
+# The two commands of the README are the contract: `make run` and `make test` do all set-up
+# themselves on a fresh Debian machine with Python 3.11 (venv, pip, Debian packages when missing).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WORKSPACE ?= accord-demo
+CONTACTS ?= 5000
+SEED ?= 7
+
+.PHONY: run test lint typecheck unit system-deps venv bench docs clean help
+
+help:
+	@echo "make run    build the demo workspace in ./$(WORKSPACE) and show what to try next"
+	@echo "make test   lint, type-check and run every test (installs what is missing)"
+	@echo "make bench  run the benchmarks in bench/ (not part of the tests)"
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (apt-get install python3 python3-venv)"; exit 2; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || bash scripts/system-deps.sh python3-venv
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/.installed
+
+system-deps:
+	@bash scripts/system-deps.sh openjdk-17-jre-headless postgresql chromium
+
+run: venv
+	$(BIN)/accord demo $(WORKSPACE) --contacts $(CONTACTS) --seed $(SEED) --force
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q
+
+test: venv system-deps lint typecheck unit
+
+bench: venv
+	$(BIN)/python bench/import_events.py
+
+docs: venv
+	$(BIN)/accord docs spec > docs/spec-reference.md
+	$(BIN)/accord docs cli > docs/cli.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(WORKSPACE)
