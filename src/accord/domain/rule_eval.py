@@ -1,0 +1,173 @@
+"""The reference evaluator for rules: one row of plain Python values in, True / False / None out.
+
+It is the yardstick the engine is tested against, so it spells out SQL's three-valued logic and
+the semantics fixed in ``accord.spec.rules`` instead of borrowing Python's.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from accord.spec.rules import (
+    Arith,
+    Between,
+    Compare,
+    Func,
+    InList,
+    IsNull,
+    Like,
+    Lit,
+    Logic,
+    Neg,
+    Node,
+    Not,
+    Ref,
+    Rule,
+)
+
+_WHITESPACE = " \t\n\r\v\f"
+
+
+def evaluate(rule: Rule, row: Mapping[str, Any]) -> bool | None:
+    """Truth value of a rule on one row keyed by field column; None means SQL unknown."""
+    value = _eval(rule.root, row)
+    return None if value is None else bool(value)
+
+
+def holds(rule: Rule, row: Mapping[str, Any]) -> bool:
+    """Whether a filter keeps the row: unknown counts as no, as in SQL WHERE."""
+    return evaluate(rule, row) is True
+
+
+def _eval(node: Node, row: Mapping[str, Any]) -> Any:
+    if isinstance(node, Lit):
+        return node.value
+    if isinstance(node, Ref):
+        return row.get(node.field.column)
+    if isinstance(node, Not):
+        value = _eval(node.operand, row)
+        return None if value is None else not value
+    if isinstance(node, Logic):
+        values = [_eval(op, row) for op in node.operands]
+        if node.op == "and":
+            if any(v is False for v in values):
+                return False
+            return None if any(v is None for v in values) else True
+        if any(v is True for v in values):
+            return True
+        return None if any(v is None for v in values) else False
+    if isinstance(node, Compare):
+        return _compare(node.op, _eval(node.left, row), _eval(node.right, row))
+    if isinstance(node, Arith):
+        return _arith(node.op, _eval(node.left, row), _eval(node.right, row))
+    if isinstance(node, Neg):
+        value = _eval(node.operand, row)
+        return None if value is None else -value
+    if isinstance(node, Between):
+        value = _eval(node.operand, row)
+        low = _compare(">=", value, _eval(node.low, row))
+        high = _compare("<=", value, _eval(node.high, row))
+        if low is False or high is False:
+            return False
+        return None if low is None or high is None else True
+    if isinstance(node, InList):
+        value = _eval(node.operand, row)
+        if value is None:
+            return None
+        return any(value == item.value for item in node.items)
+    if isinstance(node, Like):
+        value = _eval(node.operand, row)
+        if value is None:
+            return None
+        flags = re.IGNORECASE if node.case_insensitive else 0
+        return _like_regex(node.pattern, flags).fullmatch(value) is not None
+    if isinstance(node, IsNull):
+        return _eval(node.operand, row) is None
+    if isinstance(node, Func):
+        return _func(node.name, [_eval(a, row) for a in node.args])
+    raise TypeError(f"unknown rule node {node!r}")
+
+
+def _compare(op: str, left: Any, right: Any) -> bool | None:
+    if left is None or right is None:
+        return None
+    if op == "=":
+        return bool(left == right)
+    if op == "<>":
+        return bool(left != right)
+    if op == "<":
+        return bool(left < right)
+    if op == "<=":
+        return bool(left <= right)
+    if op == ">":
+        return bool(left > right)
+    return bool(left >= right)
+
+
+def _arith(op: str, left: Any, right: Any) -> Any:
+    if left is None or right is None:
+        return None
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    if right == 0:
+        return None
+    if op == "/":
+        return left / right
+    if isinstance(left, int) and isinstance(right, int):
+        magnitude = abs(left) % abs(right)
+        return magnitude if left >= 0 else -magnitude
+    return math.fmod(left, right)
+
+
+def _func(name: str, args: list[Any]) -> Any:
+    if name == "coalesce":
+        return next((a for a in args if a is not None), None)
+    if name in ("least", "greatest"):
+        present = [a for a in args if a is not None]
+        if not present:
+            return None
+        return min(present) if name == "least" else max(present)
+    if any(a is None for a in args):
+        return None
+    if name == "lower":
+        return args[0].lower()
+    if name == "upper":
+        return args[0].upper()
+    if name == "trim":
+        return args[0].strip(_WHITESPACE)
+    if name == "length":
+        return len(args[0])
+    if name == "abs":
+        return abs(args[0])
+    if name == "floor":
+        return math.floor(args[0])
+    if name == "ceil":
+        return math.ceil(args[0])
+    if name == "starts_with":
+        return args[0].startswith(args[1])
+    if name == "ends_with":
+        return args[0].endswith(args[1])
+    if name == "contains":
+        return args[1] in args[0]
+    raise ValueError(f"unknown function {name}")
+
+
+@lru_cache(maxsize=256)
+def _like_regex(pattern: str, flags: int) -> re.Pattern[str]:
+    parts = []
+    for char in pattern:
+        if char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), flags | re.DOTALL)

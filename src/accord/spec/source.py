@@ -1,0 +1,178 @@
+"""YAML in, plain data out, with the line of every key and value kept for error messages.
+
+The loader follows YAML 1.2 where 1.1 surprises people writing an agreement: ``on``, ``yes`` and
+``no`` stay strings (``on: rejected`` is a regression trigger, not ``True: rejected``), and ``12:30``
+is not a base-60 number. Duplicate keys are reported instead of silently keeping the last one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from accord.errors import Problem, SpecError
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans and no sexagesimal numbers."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in {
+        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}  # fmt: skip
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F]+|0o[0-7]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)  # fmt: skip
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def join_path(parent: str, key: object) -> str:
+    """Paths read like the spec: ``stages[3].entry``, ``calendars.us_east.hours["mon-fri"]``."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    text = str(key)
+    if _IDENT.match(text):
+        return f"{parent}.{text}" if parent else text
+    return f'{parent}["{text}"]'
+
+
+@dataclass
+class Source:
+    """A parsed spec document: its data and where each path sits in the file."""
+
+    data: Any
+    file: str | None = None
+    text: str = ""
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: str, *, key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column of a path, falling back to the nearest ancestor that has one."""
+        table = self.key_positions if key else self.positions
+        probe = path
+        while True:
+            if probe in table:
+                return table[probe]
+            if key and probe in self.positions:
+                return self.positions[probe]
+            parent = _parent(probe)
+            if parent == probe:
+                return (None, None)
+            probe = parent
+            key = False
+            table = self.positions
+
+    def problem(self, path: str, message: str, hint: str | None = None, *, key: bool = False) -> Problem:
+        line, column = self.locate(path, key=key)
+        return Problem(path=path, message=message, hint=hint, line=line, column=column)
+
+
+def _parent(path: str) -> str:
+    if path.endswith("]"):
+        return path[: path.rindex("[")]
+    if "." in path:
+        return path[: path.rindex(".")]
+    return ""
+
+
+def load_text(text: str, file: str | None = None) -> Source:
+    """Parse YAML text into a Source; a syntax error becomes a SpecError with its line."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(
+            [
+                Problem(
+                    "",
+                    f"not valid YAML: {reason}",
+                    "check indentation and quoting near this line",
+                    line,
+                    column,
+                )
+            ],
+            file,
+        ) from None
+    source = Source(data=None, file=file, text=text)
+    problems: list[Problem] = []
+    constructor = _Loader(text)
+    source.data = {} if node is None else _build(node, "", source, problems, constructor)
+    if problems:
+        raise SpecError(problems, file)
+    return source
+
+
+def load_file(path: Path) -> Source:
+    """Read a spec file; a missing or unreadable file is reported with what to do."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(
+            [Problem("", "file not found", "create one with `accord init DIR` or pass the right path")],
+            str(path),
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            [Problem("", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8")], str(path)
+        ) from None
+    return load_text(text, str(path))
+
+
+def _build(node: yaml.Node, path: str, source: Source, problems: list[Problem], ctor: yaml.SafeLoader) -> Any:
+    source.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        ctor.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = ctor.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                problems.append(
+                    Problem(
+                        path,
+                        "a key must be a plain name",
+                        None,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                    )
+                )
+                continue
+            child = join_path(path, key)
+            if key in out:
+                first = source.key_positions.get(child, (None, None))[0]
+                problems.append(
+                    Problem(
+                        child,
+                        f"'{key}' is given twice (first on line {first})",
+                        "keep one; YAML would silently use the last",
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                    )
+                )
+                continue
+            source.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _build(value_node, child, source, problems, ctor)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, join_path(path, i), source, problems, ctor) for i, item in enumerate(node.value)]
+    return ctor.construct_object(node, deep=True)

@@ -1,0 +1,64 @@
+"""Shared fixtures: real DuckDB files in temporary folders, the starter spec, the shared CRM data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import accord
+from accord import service
+from accord.spec.load import load_spec
+from accord.spec.model import Spec
+
+STARTER = Path(accord.__file__).parent / "starter" / "accord.yaml"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def starter_text() -> str:
+    return STARTER.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def starter_spec() -> Spec:
+    return load_spec(STARTER)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> service.Workspace:
+    """A fresh workspace: starter spec and an empty ledger on disk."""
+    return service.init_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+def _shared_data() -> Path | None:
+    candidates = [
+        os.environ.get("ACCORD_SHARED_DATA"),
+        REPO.parent / "shared" / "data",
+        Path("/work/shared/data"),
+    ]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "olist-marketing-funnel").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The public CRM data sets; in CI their absence is a failure, never a skip."""
+    found = _shared_data()
+    if found is None:
+        message = (
+            "shared CRM data not found: set ACCORD_SHARED_DATA to the folder holding olist-marketing-funnel/"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
