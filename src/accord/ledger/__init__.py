@@ -1,0 +1,1 @@
+"""Ledger: the workspace store, its schema and migrations, and lossless imports."""

@@ -1,0 +1,494 @@
+"""Stage a file for the ledger: map columns, type every value, and say exactly what was refused.
+
+Staging runs in a private in-memory DuckDB whose session time zone is the workspace's, so naive
+timestamps are read as local time there and stored as UTC instants. Nothing touches the ledger until
+:meth:`accord.ledger.store.Ledger.commit` applies the whole batch in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from accord.errors import ImportFileError
+from accord.ledger.reader import RawFile
+from accord.ledger.schema import TABLES, Column, Table
+from accord.ledger.store import Batch, Reject, connect
+from accord.spec.rules import suggest
+
+_MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+SPREADSHEET_DATE = re.compile(rf"^(?:(?:0?[1-9]|[12]\d|3[01])-(?:{_MONTHS})|(?:{_MONTHS})-\d{{2}})$")
+"""Values like '01-May' or 'May-20': ranges such as 1-5 that a spreadsheet turned into dates."""
+
+DATE_GROUPS: dict[str, tuple[str, ...]] = {
+    "DD-MM-YYYY": ("%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y"),
+    "MM-DD-YYYY": ("%m-%d-%Y %H:%M:%S", "%m-%d-%Y %H:%M", "%m-%d-%Y"),
+    "DD/MM/YYYY": ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"),
+    "MM/DD/YYYY": ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y"),
+    "DD.MM.YYYY": ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y"),
+    "YYYY/MM/DD": ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d"),
+}
+"""Date spellings recognised when a column is not ISO 8601; the first that reads every value wins."""
+
+_DAY_MONTH_TWINS = {"DD-MM-YYYY": "MM-DD-YYYY", "MM-DD-YYYY": "DD-MM-YYYY",
+                    "DD/MM/YYYY": "MM/DD/YYYY", "MM/DD/YYYY": "DD/MM/YYYY"}  # fmt: skip
+
+
+@dataclass
+class Plan:
+    """How each ledger column is filled from the file."""
+
+    kind: str
+    columns: dict[str, str] = field(default_factory=dict)  # target -> source column
+    constants: dict[str, str] = field(default_factory=dict)
+    expressions: dict[str, str] = field(default_factory=dict)  # target -> trusted SQL (presets)
+    date_formats: list[str] = field(default_factory=list)
+    timezone: str = "UTC"
+    source: str | None = None
+    extras: list[str] = field(default_factory=list)  # file columns kept in attributes/properties
+    extra_targets: dict[str, str] = field(default_factory=dict)  # json key -> source column
+    handled: set[str] = field(default_factory=set)  # file columns a preset repairs and reports itself
+
+
+def q(name: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def plan_columns(
+    table: Table,
+    file_columns: list[str],
+    mapping: Mapping[str, str],
+    constants: Mapping[str, str],
+    expressions: Mapping[str, str],
+    *,
+    file: str,
+    strict: set[str] | None = None,
+    notes: list[str] | None = None,
+) -> Plan:
+    """Resolve which file column feeds each ledger column; refuse a mapping that cannot work.
+
+    Targets in ``strict`` (typed on the command line) must name a file column; a saved mapping or
+    preset may name columns a particular export lacks, which leaves those targets empty (and says so).
+    """
+    plan = Plan(table.kind, constants=dict(constants), expressions=dict(expressions))
+    targets = table.importable()
+    by_norm = {normalise(c): c for c in file_columns}
+    used: set[str] = set()
+    for target, src in mapping.items():
+        json_key = target.split(".", 1)[1] if target.startswith(("properties.", "attributes.")) else None
+        if target not in targets and json_key is None and target not in (table.extra,):
+            close = suggest(target, targets)
+            raise ImportFileError(
+                f"{file}: '{target}' is not a column of {table.kind}",
+                hint=(f"did you mean '{close}'? " if close else "")
+                + f"columns: {', '.join(targets)}; or properties.NAME / attributes.NAME",
+            )
+        if (
+            src not in file_columns
+            and strict is not None
+            and target not in strict
+            and target not in table.required()
+        ):
+            if notes is not None:
+                notes.append(f"no column '{src}' in this file: {target} left empty")
+            continue
+        if src not in file_columns:
+            close = suggest(src, file_columns)
+            raise ImportFileError(
+                f"{file}: no column '{src}' in the file (mapped to {target})",
+                hint=(f"did you mean '{close}'? " if close else "")
+                + f"columns in the file: {', '.join(file_columns)}",
+            )
+        if json_key is not None:
+            plan.extra_targets[json_key] = src
+        else:
+            plan.columns[target] = src
+        used.add(src)
+    for target in [*targets, table.extra]:
+        if target in plan.columns or target in plan.constants or target in plan.expressions:
+            continue
+        same_name = by_norm.get(normalise(target))
+        if same_name is not None and same_name not in used:
+            plan.columns[target] = same_name
+            used.add(same_name)
+    used.update(_referenced(expressions.values(), file_columns))
+    missing = [
+        c
+        for c in table.required()
+        if c not in plan.columns
+        and c not in plan.constants
+        and c not in plan.expressions
+        and not (table.kind == "events" and c == "event_id")
+    ]
+    if missing:
+        raise ImportFileError(
+            f"{file}: no column for {', '.join(missing)} (required for {table.kind})",
+            hint=" ".join(f"map one with --map {m}=COLUMN" for m in missing)
+            + f"; columns in the file: {', '.join(file_columns)}",
+        )
+    plan.extras = [c for c in file_columns if c not in used]
+    return plan
+
+
+def _referenced(expressions: Iterable[str], columns: list[str]) -> set[str]:
+    """File columns a preset's expressions read, so they are not also kept as extras."""
+    text = " ".join(expressions)
+    return {
+        c for c in columns if q(c) in text or re.search(r"(?<![\w.'])" + re.escape(c) + r"(?![\w'])", text)
+    }
+
+
+class Stager:
+    """Turns a raw file into a typed Batch, using a private in-memory DuckDB."""
+
+    def __init__(self, timezone: str, references: Mapping[str, pa.Table] | None = None) -> None:
+        self.con: duckdb.DuckDBPyConnection = connect()
+        self.con.execute(f"SET TimeZone = {lit(timezone)}")
+        self.timezone = timezone
+        for name, ref in (references or {}).items():
+            self.con.register(name, ref)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def prepare(self, raw: RawFile, prepare_sql: str | None = None) -> list[str]:
+        """Load the file as table ``raw`` (reshaped by a preset if it says so); return its columns."""
+        self.con.register("raw_file", raw.table)  # stays readable for presets' notes
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE raw AS {prepare_sql or 'SELECT * FROM raw_file'}")
+        return [d[0] for d in self.con.execute("SELECT * FROM raw LIMIT 0").description if d[0] != "_row"]
+
+    def stage(self, raw: RawFile, plan: Plan, *, events_sql: str | None = None, file: str = "") -> Batch:
+        """Type, check and de-duplicate table ``raw`` (see :meth:`prepare`) into a Batch."""
+        table = TABLES[plan.kind]
+        notes: list[str] = []
+        select, reasons = [], []
+        for column in table.columns:
+            expr, reason = self._typed(column, plan, notes)
+            select.append(f"{expr} AS {q(column.name)}")
+            if reason:
+                reasons.append(reason)
+        extra_expr, extra_reason = self._extra(table, plan)
+        select.append(f"{extra_expr} AS {table.extra}")
+        if extra_reason:
+            reasons.append(extra_reason)
+        reason_list = (
+            "list_filter([" + ", ".join(reasons) + "], lambda x: x IS NOT NULL)" if reasons else "[]"
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)}, "
+            f"{reason_list}::VARCHAR[] AS _reasons FROM raw"
+        )
+        self._content_hash(table)
+        rejects = list(raw.rejects)
+        rejects += self._rule_rejects(table)
+        good, in_file_dups = self._dedupe(table, rejects)
+        events = None
+        if events_sql:
+            events = self._derived_events(events_sql)
+        notes += self._notes(raw, plan, table)
+        if in_file_dups:
+            notes.append(
+                f"{in_file_dups} rows repeat an earlier row of this file exactly: counted as duplicates"
+            )
+        rejects.sort(key=lambda r: r.row)
+        return Batch(
+            kind=plan.kind,
+            rows=good,
+            events=events,
+            rejects=rejects,
+            notes=notes,
+            rows_read=raw.rows_read,
+            file=file,
+        )
+
+    def stage_typed(self, kind: str, data: pa.Table, *, label: str) -> Batch:
+        """Stage records that are already typed (the demo world, the API): same checks, same hashes."""
+        table = TABLES[kind]
+        self.con.register("typed_in", data)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE typed AS SELECT row_number() OVER () AS _row, "
+            f"* EXCLUDE ({table.extra}), coalesce({table.extra}, '{{}}')::JSON AS {table.extra}, "
+            "[]::VARCHAR[] AS _reasons FROM typed_in"
+        )
+        self.con.unregister("typed_in")
+        self._content_hash(table)
+        rejects = self._rule_rejects(table)
+        good, _ = self._dedupe(table, rejects)
+        return Batch(kind=kind, rows=good, rejects=rejects, rows_read=data.num_rows, file=label)
+
+    # ---- typing ---------------------------------------------------------------------------------
+
+    def _source(self, column: Column, plan: Plan) -> str | None:
+        if column.name in plan.expressions:
+            return f"({plan.expressions[column.name]})"
+        if column.name in plan.columns:
+            return f"NULLIF(trim(raw.{q(plan.columns[column.name])}), '')"
+        if column.name in plan.constants:
+            return lit(plan.constants[column.name])
+        if column.name == "source" and plan.source:
+            return lit(plan.source)
+        return None
+
+    def _typed(self, column: Column, plan: Plan, notes: list[str]) -> tuple[str, str | None]:
+        src = self._source(column, plan)
+        label = column.name
+        if src is None:
+            return "NULL::" + _sql_type(column), None
+        shown = f"'{label} ''' || {src} || ''''"
+        if column.type == "string":
+            return src, None
+        if column.type == "integer":
+            expr = f"TRY_CAST(TRY_CAST({src} AS DOUBLE) AS BIGINT)"
+            return (
+                expr,
+                f"CASE WHEN {src} IS NOT NULL AND {expr} IS NULL "
+                f"THEN {shown} || ' is not a whole number' END",
+            )
+        if column.type == "number":
+            expr = f"TRY_CAST({src} AS DOUBLE)"
+            return (
+                expr,
+                f"CASE WHEN {src} IS NOT NULL AND {expr} IS NULL THEN {shown} || ' is not a number' END",
+            )
+        if column.type == "boolean":
+            expr = (
+                f"CASE WHEN lower({src}) IN ('true','t','yes','y','1') THEN true "
+                f"WHEN lower({src}) IN ('false','f','no','n','0') THEN false END"
+            )
+            return expr, (
+                f"CASE WHEN {src} IS NOT NULL AND ({expr}) IS NULL THEN {shown} "
+                "|| ' is not yes/no (use true/false, yes/no or 1/0)' END"
+            )
+        if column.type in ("timestamp", "date"):
+            expr, spelled = self._time(src, column, plan, notes)
+            hint = f" (read as {spelled})" if spelled != "ISO 8601" else ""
+            return expr, (
+                f"CASE WHEN {src} IS NOT NULL AND {expr} IS NULL THEN {shown} || "
+                f"' is not a valid {column.type}{hint}; fix the value or pass --date-format' END"
+            )
+        return src, None
+
+    @staticmethod
+    def _iso(value: str, column: Column) -> str:
+        if column.type == "timestamp":
+            return f"TRY_CAST({value} AS TIMESTAMPTZ)"
+        return f"coalesce(TRY_CAST({value} AS DATE), TRY_CAST(TRY_CAST({value} AS TIMESTAMPTZ) AS DATE))"
+
+    def _time(self, src: str, column: Column, plan: Plan, notes: list[str]) -> tuple[str, str]:
+        iso = self._iso(src, column)
+        if plan.date_formats:
+            return self._formatted(src, column, tuple(plan.date_formats)), ", ".join(plan.date_formats)
+        values = self.con.execute(
+            f"SELECT DISTINCT {src} AS v FROM raw WHERE {src} IS NOT NULL LIMIT 20000"
+        ).fetchall()
+        if not values:
+            return iso, "ISO 8601"
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE probe AS SELECT * FROM (VALUES "
+            + ", ".join(f"({lit(str(v[0]))})" for v in values)
+            + ") t(v)"
+        )
+        counts = {"ISO 8601": self._count_parsed(self._iso("v", column))}
+        if counts["ISO 8601"] == len(values):
+            return iso, "ISO 8601"
+        for name, formats in DATE_GROUPS.items():
+            counts[name] = self._count_parsed(self._formatted("v", column, formats))
+        best = max(counts, key=lambda k: counts[k])
+        if counts[best] == 0:
+            return iso, "ISO 8601"
+        twin = _DAY_MONTH_TWINS.get(best)
+        if best == "ISO 8601":
+            return iso, best
+        if twin and counts.get(twin) == counts[best]:
+            notes.append(
+                f"{column.name}: dates such as '{values[0][0]}' read day-first ({best}); "
+                f"they could be month-first too: pass --date-format if that is wrong"
+            )
+        else:
+            notes.append(f"{column.name}: dates read as {best} (detected)")
+        return self._formatted(src, column, DATE_GROUPS[best]), best
+
+    def _formatted(self, src: str, column: Column, formats: tuple[str, ...]) -> str:
+        fmt_list = "[" + ", ".join(lit(f) for f in formats) + "]"
+        zoned = any("%z" in f or "%Z" in f for f in formats)
+        parsed = f"TRY_STRPTIME({src}, {fmt_list})"
+        if column.type == "date":
+            return f"TRY_CAST({parsed} AS DATE)"
+        if zoned:
+            return parsed
+        return f"timezone({lit(self.timezone)}, {parsed})"
+
+    def _count_parsed(self, expr: str) -> int:
+        row = self.con.execute(f"SELECT count(*) FROM probe WHERE ({expr}) IS NOT NULL").fetchall()[0]
+        return int(row[0]) if row else 0
+
+    def _extra(self, table: Table, plan: Plan) -> tuple[str, str | None]:
+        """Unmapped file columns (and mapped properties.X / attributes.X) go to the JSON column."""
+        pairs: list[str] = []
+        for name in plan.extras:
+            if name == "_row":
+                continue
+            pairs += [lit(name), f"NULLIF(trim(raw.{q(name)}), '')"]
+        for key, src in plan.extra_targets.items():
+            pairs += [lit(key), f"NULLIF(trim(raw.{q(src)}), '')"]
+        merged = "json_object(" + ", ".join(pairs) + ")" if pairs else "'{}'::JSON"
+        base_src = plan.columns.get(table.extra)
+        if base_src is None:
+            return f"json_merge_patch('{{}}', {merged})", None
+        base = f"NULLIF(trim(raw.{q(base_src)}), '')"
+        valid = f"(json_valid({base}) AND json_type({base}::JSON) = 'OBJECT')"
+        expr = (
+            f"json_merge_patch(CASE WHEN {base} IS NOT NULL AND {valid} THEN {base}::JSON "
+            f"ELSE '{{}}'::JSON END, {merged})"
+        )
+        reason = f"CASE WHEN {base} IS NOT NULL AND NOT {valid} THEN '{table.extra} is not a JSON object' END"
+        return expr, reason
+
+    def _content_hash(self, table: Table) -> None:
+        parts = []
+        for column in table.columns:
+            if column.name in ("source",) or (table.kind == "events" and column.name == "event_id"):
+                continue
+            value = (
+                f"epoch_us({q(column.name)})::VARCHAR"
+                if column.type == "timestamp"
+                else f"{q(column.name)}::VARCHAR"
+            )
+            parts.append(f"coalesce({value}, chr(0))")
+        parts.append(f"coalesce({table.extra}::VARCHAR, chr(0))")
+        self.con.execute("ALTER TABLE typed ADD COLUMN content_hash VARCHAR")
+        self.con.execute(f"UPDATE typed SET content_hash = md5(concat_ws(chr(31), {', '.join(parts)}))")
+        if table.kind == "events":
+            self.con.execute(
+                "UPDATE typed SET event_id = 'h:' || content_hash WHERE event_id IS NULL "
+                "AND len(_reasons) = 0"
+            )
+
+    def _rule_rejects(self, table: Table) -> list[Reject]:
+        checks = [
+            # a value that failed to parse is already explained; "empty" is only for blank cells
+            f"CASE WHEN {q(c)} IS NULL AND len(list_filter(_reasons, lambda r: "
+            f"starts_with(r, '{c} '''))) = 0 THEN '{c} is empty' END"
+            for c in table.required()
+            if not (table.kind == "events" and c == "event_id")
+        ]
+        if table.kind == "events":
+            checks.append(
+                "CASE WHEN contact_id IS NULL AND account_id IS NULL AND opportunity_id IS NULL "
+                "THEN 'needs contact_id, account_id or opportunity_id' END"
+            )
+        if checks:
+            self.con.execute(
+                "UPDATE typed SET _reasons = list_concat(_reasons, list_filter(["
+                + ", ".join(checks)
+                + "], lambda x: x IS NOT NULL))"
+            )
+        rows = self.con.execute(
+            "SELECT _row, array_to_string(_reasons, '; ') FROM typed WHERE len(_reasons) > 0 ORDER BY _row"
+        ).fetchall()
+        return [Reject(int(r), str(reason)) for r, reason in rows]
+
+    def _dedupe(self, table: Table, rejects: list[Reject]) -> tuple[pa.Table, int]:
+        key = q(table.key)
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE ranked AS
+            SELECT *, row_number() OVER w AS _rn, first_value(content_hash) OVER w AS _first_hash,
+                   first_value(_row) OVER w AS _first_row
+            FROM typed WHERE len(_reasons) = 0 WINDOW w AS (PARTITION BY {key} ORDER BY _row)""")
+        clashes = self.con.execute(
+            f"SELECT _row, {key}, _first_row FROM ranked WHERE _rn > 1 AND content_hash <> _first_hash "
+            "ORDER BY _row"
+        ).fetchall()
+        for row, ident, first in clashes:
+            rejects.append(
+                Reject(
+                    int(row),
+                    f"{table.key} '{ident}' repeats row {first} with different values; keep one row per id",
+                )
+            )
+        dup = self.con.execute(
+            "SELECT count(*) FROM ranked WHERE _rn > 1 AND content_hash = _first_hash"
+        ).fetchall()[0]
+        cols = ["_row"] + [q(c.name) for c in table.columns] + [table.extra, "content_hash"]
+        good = self.con.sql(
+            f"SELECT {', '.join(cols)} FROM ranked WHERE _rn = 1 ORDER BY _row"
+        ).to_arrow_table()
+        self.con.execute("CREATE OR REPLACE TEMP TABLE staged AS SELECT * FROM ranked WHERE _rn = 1")
+        return good, int(dup[0]) if dup else 0
+
+    def _derived_events(self, events_sql: str) -> pa.Table:
+        """Events a preset derives from staged records (e.g. closed_won at a deal's close date)."""
+        events = TABLES["events"]
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE derived AS {events_sql}")
+        parts = []
+        for column in events.columns:
+            if column.name in ("source", "event_id"):
+                continue
+            value = (
+                f"epoch_us({q(column.name)})::VARCHAR"
+                if column.type == "timestamp"
+                else f"{q(column.name)}::VARCHAR"
+            )
+            parts.append(f"coalesce({value}, chr(0))")
+        parts.append("coalesce(properties::VARCHAR, chr(0))")
+        cols = ["_row"] + [q(c.name) for c in events.columns] + ["properties"]
+        return self.con.sql(
+            f"SELECT {', '.join(cols)}, md5(concat_ws(chr(31), {', '.join(parts)})) AS content_hash "
+            "FROM derived WHERE occurred_at IS NOT NULL QUALIFY row_number() OVER "
+            "(PARTITION BY event_id ORDER BY _row) = 1 ORDER BY _row"
+        ).to_arrow_table()
+
+    # ---- quirks worth telling -------------------------------------------------------------------
+
+    def _notes(self, raw: RawFile, plan: Plan, table: Table) -> list[str]:
+        notes: list[str] = []
+        kept = [c for c in plan.extras if c != "_row"]
+        if kept:
+            notes.append(f"kept in {table.extra} (no ledger column): {', '.join(kept)}")
+        for target, src in plan.columns.items():
+            row = self.con.execute(
+                f"SELECT count(*) FROM raw WHERE NULLIF(trim({q(src)}), '') IS NULL"
+            ).fetchall()[0]
+            empty = int(row[0]) if row else 0
+            if empty and target != table.key:
+                notes.append(f"{src} -> {target}: empty in {empty} rows (stored as empty)")
+        for name in raw.columns:
+            rows = self.con.execute(
+                f"SELECT {q(name)}, count(*) FROM raw WHERE regexp_matches({q(name)}, "
+                f"{lit(SPREADSHEET_DATE.pattern)}) GROUP BY 1 ORDER BY 2 DESC"
+            ).fetchall()
+            if rows and name not in plan.handled:
+                shown = ", ".join(f"'{v}' x{n}" for v, n in rows[:4])
+                notes.append(
+                    f"{name}: {sum(n for _, n in rows)} values look like ranges a spreadsheet "
+                    f"turned into dates ({shown}); kept as written"
+                )
+        return notes
+
+
+def _sql_type(column: Column) -> str:
+    from accord.ledger.schema import SQL_TYPES
+
+    return SQL_TYPES[column.type]
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,370 @@
+"""The workspace's DuckDB file: open, migrate, and commit staged imports in one transaction.
+
+Every write goes through :meth:`Ledger.commit`, which either applies a whole batch or nothing: a bad
+file, a failed statement or a crash midway leaves the ledger exactly as it was (DuckDB discards an
+uncommitted transaction on the next open).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from accord.errors import LedgerError
+from accord.ledger.schema import MIGRATIONS, MIGRATIONS_DDL, SCHEMA_VERSION, TABLES, Table
+
+LEDGER_FILE = "accord.duckdb"
+FAULT_ENV = "ACCORD_TEST_FAULT"
+"""Test-only hook: names a point in commit where the process dies, to prove crashes lose nothing."""
+
+
+def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that never tries to download extensions (there is no network here)."""
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": True,
+    }
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+@dataclass
+class Reject:
+    """A source row that was not stored, and why."""
+
+    row: int
+    reason: str
+
+
+@dataclass
+class Batch:
+    """Rows staged from one file, already typed and checked, ready to commit."""
+
+    kind: str
+    rows: pa.Table
+    events: pa.Table | None = None
+    rejects: list[Reject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    file: str | None = None
+    file_sha256: str | None = None
+    preset: str | None = None
+    mapping: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CommitResult:
+    import_id: str
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    events_written: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Ledger:
+    """One workspace's store. Use as a context manager so the file is always closed."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self.con = con
+
+    @classmethod
+    def create(cls, path: Path) -> Ledger:
+        if path.exists():
+            raise LedgerError(f"{path} already exists", hint="open it instead, or choose another folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ledger = cls(path, connect(path))
+        ledger.migrate()
+        return ledger
+
+    @classmethod
+    def open(cls, path: Path, *, read_only: bool = False) -> Ledger:
+        if not path.exists():
+            raise LedgerError(
+                f"no ledger at {path}", hint="create a workspace with `accord init DIR` or `accord demo DIR`"
+            )
+        try:
+            con = connect(path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise LedgerError(
+                f"cannot open {path}: {exc}",
+                hint="is another Accord process writing to it? DuckDB allows one writer",
+            ) from None
+        ledger = cls(path, con)
+        if not read_only:
+            ledger.migrate()
+        else:
+            ledger._check_version()
+        return ledger
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # ---- schema ---------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'accord_migrations'"
+        ).fetchall()[0]
+        if not exists or not exists[0]:
+            return 0
+        row = self.con.execute("SELECT coalesce(max(version), 0) FROM accord_migrations").fetchall()[0]
+        return int(row[0]) if row else 0
+
+    def _check_version(self) -> int:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"{self.path} has schema version {version}, newer than this Accord ({SCHEMA_VERSION})",
+                hint="upgrade Accord before opening this workspace",
+            )
+        return version
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations, each in its own transaction; returns the versions applied."""
+        version = self._check_version()
+        applied: list[int] = []
+        self.con.execute(MIGRATIONS_DDL)
+        for migration in MIGRATIONS:
+            if migration.version <= version:
+                continue
+            with self.transaction():
+                for statement in migration.statements:
+                    self.con.execute(statement)
+                self.con.execute(
+                    "INSERT INTO accord_migrations VALUES (?, ?, ?)",
+                    [migration.version, migration.description, _now()],
+                )
+            applied.append(migration.version)
+        return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # ---- reading --------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for kind, table in TABLES.items():
+            row = self.con.execute(f"SELECT count(*) FROM {table.name}").fetchall()[0]
+            out[kind] = int(row[0]) if row else 0
+        return out
+
+    def fingerprint(self) -> dict[str, tuple[int, str]]:
+        """Row count and an order-independent content digest per table: equal means unchanged."""
+        out: dict[str, tuple[int, str]] = {}
+        for kind, table in TABLES.items():
+            row = self.con.execute(
+                f"SELECT count(*), coalesce(bit_xor(hash(content_hash, {table.key})), 0)::VARCHAR "
+                f"FROM {table.name}"
+            ).fetchall()[0]
+            out[kind] = (int(row[0]), str(row[1])) if row else (0, "0")
+        return out
+
+    def imports(self) -> list[dict[str, Any]]:
+        cursor = self.con.execute("SELECT * FROM imports ORDER BY started_at")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    def known_ids(self, kind: str) -> set[str]:
+        table = TABLES[kind]
+        return {r[0] for r in self.con.execute(f"SELECT {table.key} FROM {table.name}").fetchall()}
+
+    # ---- writing --------------------------------------------------------------------------------
+
+    def commit(
+        self, batch: Batch, import_id: str, started_at: datetime, rejects_file: str | None = None
+    ) -> CommitResult:
+        """Apply a staged batch atomically; report what was new, changed, already there or refused."""
+        result = CommitResult(import_id)
+        table = TABLES[batch.kind]
+        self.con.register("staged_rows", batch.rows)
+        if batch.events is not None:
+            self.con.register("staged_events", batch.events)
+        try:
+            with self.transaction():
+                if batch.kind == "events":
+                    self._append_events("staged_rows", import_id, result, count_as_rows=True)
+                else:
+                    self._upsert(table, import_id, result)
+                    if batch.events is not None:
+                        self._append_events("staged_events", import_id, result, count_as_rows=False)
+                _fault("before_commit")
+                self._log(batch, result, started_at, rejects_file)
+        except duckdb.Error as exc:
+            raise LedgerError(
+                f"import of {batch.file or batch.kind} failed and was rolled back: {exc}",
+                hint="nothing was stored; fix the cause and import again",
+            ) from None
+        finally:
+            self.con.unregister("staged_rows")
+            if batch.events is not None:
+                self.con.unregister("staged_events")
+        return result
+
+    def _upsert(self, table: Table, import_id: str, result: CommitResult) -> None:
+        key, name = table.key, table.name
+        cols = [c.name for c in table.columns] + [table.extra]
+        now = _now()
+        dup = self.con.execute(
+            f"SELECT count(*) FROM staged_rows s JOIN {name} t USING ({key}) "
+            "WHERE t.content_hash = s.content_hash"
+        ).fetchall()[0]
+        result.duplicates += int(dup[0]) if dup else 0
+        changed = self.con.execute(
+            f"SELECT count(*) FROM staged_rows s JOIN {name} t USING ({key}) "
+            "WHERE t.content_hash <> s.content_hash"
+        ).fetchall()[0]
+        n_changed = int(changed[0]) if changed else 0
+        if n_changed:
+            self._record_updates(table, import_id, now)
+            sets = ", ".join(f"{c} = s.{c}" for c in [*cols, "content_hash"] if c != key)
+            self.con.execute(
+                f"UPDATE {name} SET {sets}, import_id = ?, updated_at = ? FROM staged_rows s "
+                f"WHERE {name}.{key} = s.{key} AND {name}.content_hash <> s.content_hash",
+                [import_id, now],
+            )
+            result.updated += n_changed
+        _fault("after_update")
+        inserted = self.con.execute(
+            f"INSERT INTO {name} ({', '.join(cols)}, content_hash, import_id, updated_at) "
+            f"SELECT {', '.join('s.' + c for c in cols)}, s.content_hash, ?, ? FROM staged_rows s "
+            f"ANTI JOIN {name} t USING ({key})",
+            [import_id, now],
+        ).fetchall()[0]
+        result.imported += int(inserted[0]) if inserted else 0
+
+    def _record_updates(self, table: Table, import_id: str, now: datetime) -> None:
+        """Keep the old values of changed records as record_updated events: nothing is lost."""
+        key, name = table.key, table.name
+        compared = [c.name for c in table.columns if c.name != key] + [table.extra]
+        pairs = ", ".join(
+            f"'{c}', CASE WHEN t.{c} IS DISTINCT FROM s.{c} THEN json_object('from', t.{c}, 'to', s.{c}) END"
+            for c in compared
+        )
+        entity = table.entity_column
+        entity_cols = {
+            "contact_id": "NULL",
+            "account_id": "NULL",
+            "opportunity_id": "NULL",
+            "actor_id": "NULL",
+            "campaign_id": "NULL",
+            "content_id": "NULL",
+        }
+        if entity:
+            entity_cols[entity] = f"s.{key}"
+        self.con.execute(
+            f"""
+            INSERT INTO events (event_id, occurred_at, type, contact_id, account_id, opportunity_id,
+                                actor_id, campaign_id, content_id, topic, source, properties,
+                                content_hash, import_id, ingested_at)
+            SELECT 'upd:' || md5('{name}' || chr(31) || s.{key} || chr(31) || t.content_hash
+                                 || chr(31) || s.content_hash),
+                   ?, 'record_updated', {entity_cols["contact_id"]}, {entity_cols["account_id"]},
+                   {entity_cols["opportunity_id"]}, {entity_cols["actor_id"]},
+                   {entity_cols["campaign_id"]}, {entity_cols["content_id"]}, NULL, 'accord',
+                   json_object('table', '{name}', 'id', s.{key},
+                               'changes', json_merge_patch('{{}}', json_object({pairs}))),
+                   md5(t.content_hash || s.content_hash), ?, ?
+            FROM staged_rows s JOIN {name} t USING ({key})
+            WHERE t.content_hash <> s.content_hash
+            ON CONFLICT DO NOTHING""",
+            [now, import_id, now],
+        )
+
+    def _append_events(
+        self, staged: str, import_id: str, result: CommitResult, *, count_as_rows: bool
+    ) -> None:
+        conflicts = self.con.execute(
+            f"SELECT s._row, s.event_id FROM {staged} s JOIN events e USING (event_id) "
+            "WHERE e.content_hash <> s.content_hash ORDER BY s._row"
+        ).fetchall()
+        for row, event_id in conflicts:
+            result.rejects.append(
+                Reject(
+                    int(row),
+                    (
+                        f"event_id '{event_id}' is already stored with different content; "
+                        "events are append-only: send a new event with its own id"
+                    ),
+                )
+            )
+        dup = self.con.execute(
+            f"SELECT count(*) FROM {staged} s JOIN events e USING (event_id) "
+            "WHERE e.content_hash = s.content_hash"
+        ).fetchall()[0]
+        n_dup = int(dup[0]) if dup else 0
+        cols = [c.name for c in TABLES["events"].columns] + ["properties"]
+        _fault("before_events")
+        inserted = self.con.execute(
+            f"INSERT INTO events ({', '.join(cols)}, content_hash, import_id, ingested_at) "
+            f"SELECT {', '.join('s.' + c for c in cols)}, s.content_hash, ?, ? FROM {staged} s "
+            "ANTI JOIN events e USING (event_id)",
+            [import_id, _now()],
+        ).fetchall()[0]
+        n_new = int(inserted[0]) if inserted else 0
+        _fault("after_events")
+        if count_as_rows:
+            result.imported += n_new
+            result.duplicates += n_dup
+        else:
+            result.events_written += n_new
+
+    def _log(
+        self, batch: Batch, result: CommitResult, started_at: datetime, rejects_file: str | None
+    ) -> None:
+        self.con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                result.import_id,
+                batch.kind,
+                batch.file,
+                batch.file_sha256,
+                batch.preset,
+                json.dumps(batch.mapping),
+                started_at,
+                _now(),
+                batch.rows_read,
+                result.imported,
+                result.updated,
+                result.duplicates,
+                len(batch.rejects) + len(result.rejects),
+                result.events_written,
+                rejects_file if (batch.rejects or result.rejects) else None,
+                json.dumps(batch.notes + result.notes),
+            ],
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fault(point: str) -> None:
+    if os.environ.get(FAULT_ENV) == point:
+        os._exit(86)
