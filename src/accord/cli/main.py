@@ -1,0 +1,363 @@
+"""`accord`: a thin Typer layer over accord.service; it parses, calls one use case, and renders."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from accord import __version__, service
+from accord.errors import AccordError
+from accord.ledger.importer import ImportReport, ImportRequest
+from accord.ledger.presets import PRESETS
+from accord.ledger.schema import TABLES
+
+P = ParamSpec("P")
+
+app = typer.Typer(
+    name="accord",
+    help="The Marketing and Sales agreement as code: validate it, feed it data, run it.\n\n"
+    "Start with `accord demo` (a workspace with a generated B2B world) or `accord init DIR`.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+docs_app = typer.Typer(help="Generate reference documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs", hidden=True)
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace", "-w", help="Workspace folder [default: $ACCORD_WORKSPACE or .]", show_default=False
+    ),
+]
+
+
+def _report(exc: AccordError) -> None:
+    for line in exc.lines():
+        err.print(
+            f"[red]error:[/red] {line}" if not line.startswith(" ") else line, markup=True, soft_wrap=True
+        )
+
+
+def handled(fn: Callable[P, None]) -> Callable[P, None]:
+    """Turn AccordError into one line per problem and exit 2, in-process (tests) as from the shell."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except AccordError as exc:
+            _report(exc)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def run() -> None:
+    """Console entry point: user mistakes exit 2 with a hint; bugs say so without a traceback."""
+    try:
+        app()
+    except AccordError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug, not a user mistake: say so, keep the details one flag away
+        if os.environ.get("ACCORD_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", soft_wrap=True)
+        err.print("  this is a bug in Accord; rerun with ACCORD_DEBUG=1 for the traceback and report it")
+        sys.exit(1)
+
+
+def _progress(transient: bool = True) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=transient,
+        disable=not err.is_terminal,
+    )
+
+
+@contextmanager
+def _phases(title: str) -> Iterator[Any]:
+    with _progress() as bar:
+        task = bar.add_task(title, total=None)
+
+        def say(phase: str) -> None:
+            bar.update(task, description=f"{title}: {phase}")
+
+        yield say
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False) -> None:
+    if version:
+        out.print(f"accord {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+@handled
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    force: Annotated[bool, typer.Option(help="Start over if a workspace is already there.")] = False,
+) -> None:
+    """Create a workspace: the starter agreement (accord.yaml) and an empty ledger (accord.duckdb)."""
+    ws = service.init_workspace(directory, force=force)
+    out.print(f"[green]created[/green] {ws.root}/")
+    out.print(f"  {service.SPEC_FILE:<16} the agreement: edit it, then `accord validate {ws.spec_path}`")
+    out.print(f"  {'accord.duckdb':<16} the ledger: fill it with `accord import KIND FILE -w {ws.root}`")
+
+
+@app.command()
+@handled
+def validate(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Spec file [default: the workspace's accord.yaml]", show_default=False),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Check an agreement: every mistake is listed at once with its path, line and a hint."""
+    path = file or (Path(workspace or ".") / service.SPEC_FILE)
+    spec, version = service.validate_spec(path)
+    out.print(
+        f"[green]OK[/green] {path}: {spec.workspace.name}, version {version} "
+        f"({len(spec.journey.stages)} stages, {len(spec.tiers)} tiers, {len(spec.slas)} SLAs, "
+        f"{len(spec.features)} features)"
+    )
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        if "=" not in value:
+            raise AccordError(
+                f"{flag} '{value}' needs the form TARGET=VALUE", hint=f"e.g. {flag} occurred_at='Event Time'"
+            )
+        target, _, source = value.partition("=")
+        pairs[target.strip()] = source.strip()
+    return pairs
+
+
+@app.command("import")
+@handled
+def import_(
+    kind: Annotated[str, typer.Argument(help=f"What the file holds: {', '.join(TABLES)}.")],
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON-lines file.")],
+    map_: Annotated[
+        list[str],
+        typer.Option(
+            "--map",
+            "-m",
+            help="TARGET=COLUMN: fill a ledger column "
+            "from a file column (repeatable). properties.NAME / attributes.NAME keep extra "
+            "fields. Columns named like the ledger's are mapped on their own.",
+        ),
+    ] = [],  # noqa: B006
+    set_: Annotated[list[str], typer.Option("--set", help="TARGET=VALUE: a fixed value for every row.")] = [],  # noqa: B006
+    preset: Annotated[str | None, typer.Option(help=f"Known export shape: {', '.join(PRESETS)}.")] = None,
+    mapping: Annotated[str | None, typer.Option(help="Name of a mapping under imports: in the spec.")] = None,
+    date_format: Annotated[
+        list[str],
+        typer.Option(
+            "--date-format",
+            help="strptime format for dates, "
+            "e.g. '%d-%m-%Y %H:%M' (repeatable). Default: ISO 8601, else detected.",
+        ),
+    ] = [],  # noqa: B006
+    timezone: Annotated[
+        str | None, typer.Option(help="Zone of naive timestamps [default: the workspace's].")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Value of the source column [default: import].")] = None,
+    format_: Annotated[
+        str | None, typer.Option("--format", help="csv, parquet or jsonl [default: from the extension].")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV/JSON files.")] = "utf-8",
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter [default: detected].")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where to write refused rows [default: WORKSPACE/rejects/].")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; store nothing.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Import a file into the ledger: atomic, idempotent, every refused row listed with its reason.
+
+    Re-importing the same file changes nothing. Changed records are updated and their old values
+    kept as record_updated events. Examples:
+
+      accord import events web.csv --map occurred_at='Event Time' --map type=Activity
+      accord import opportunities sales_pipeline.csv --preset maven-pipeline
+    """
+    ws = service.locate(workspace)
+    request = ImportRequest(
+        file=file,
+        kind=kind,
+        preset=preset,
+        mapping_name=mapping,
+        columns=_pairs(map_, "--map"),
+        constants=_pairs(set_, "--set"),
+        date_formats=date_format,
+        timezone=timezone,
+        source=source,
+        format=format_,
+        encoding=encoding,
+        delimiter=delimiter,
+        rejects_path=rejects,
+        dry_run=dry_run,
+    )
+    with _phases(f"importing {file.name}") as say:
+        report = service.import_file(ws, request, say)
+    _render_import(report)
+
+
+def _render_import(report: ImportReport) -> None:
+    verb = "would import" if report.dry_run else "imported"
+    out.print(f"[bold]{Path(report.file).name}[/bold] -> {report.kind}")
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("rows read", f"{report.rows_read:,}")
+    table.add_row(verb, f"{report.imported:,}")
+    table.add_row("updated", f"{report.updated:,}")
+    table.add_row("duplicates (already stored)", f"{report.duplicates:,}")
+    table.add_row("rejected", f"[red]{report.rejected:,}[/red]" if report.rejected else "0")
+    if report.events_written or report.kind != "events":
+        table.add_row("events derived", f"{report.events_written:,}")
+    out.print(table)
+    for note in report.notes:
+        out.print(f"  [yellow]note:[/yellow] {note}", soft_wrap=True)
+    for reject in report.rejects[:5]:
+        out.print(f"  [red]row {reject.row}:[/red] {reject.reason}", soft_wrap=True)
+    if len(report.rejects) > 5:
+        out.print(f"  ... and {len(report.rejects) - 5} more")
+    if report.rejects_file:
+        out.print(f"  refused rows with reasons: {report.rejects_file}")
+    if report.dry_run:
+        out.print("  dry run: nothing was stored")
+
+
+@app.command()
+@handled
+def presets() -> None:
+    """List import presets for known CRM exports."""
+    table = Table("preset", "imports", "what it reads")
+    for preset in PRESETS.values():
+        table.add_row(preset.name, preset.kind, preset.description)
+    out.print(table)
+
+
+@app.command()
+@handled
+def status(workspace: WorkspaceOpt = None) -> None:
+    """What a workspace holds: agreement version, ledger schema, records per table, last imports."""
+    info = service.status(service.locate(workspace))
+    out.print(f"[bold]{info['agreement']}[/bold]  {info['workspace']}")
+    out.print(f"spec version {info['spec_version']}, ledger schema v{info['schema_version']}")
+    table = Table("table", "rows")
+    for kind, n in info["counts"].items():
+        table.add_row(kind, f"{n:,}")
+    out.print(table)
+    if info["imports"]:
+        out.print("last imports (+new ~updated =duplicate xrejected):")
+    for imp in info["imports"]:
+        out.print(
+            f"  {imp['started_at']:%Y-%m-%d %H:%M} {imp['kind']:<13} +{imp['imported']} "
+            f"~{imp['updated']} ={imp['duplicates']} x{imp['rejected']}  {Path(imp['file'] or '').name}"
+        )
+
+
+def _parse_as_of(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC).replace(second=0, microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise AccordError(
+            f"--as-of '{text}' is not an ISO date/time", hint="e.g. 2026-11-23 or 2026-11-23T09:00:00Z"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@app.command()
+@handled
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path("accord-demo"),
+    contacts: Annotated[int, typer.Option(min=50, max=2_000_000, help="Number of contacts.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same world.")] = 7,
+    as_of: Annotated[
+        str | None, typer.Option(help="End of the generated year (ISO, UTC) [default: now].")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace a workspace already in the folder.")] = False,
+) -> None:
+    """Build a workspace with the starter agreement and a year of a realistic B2B world."""
+    moment = _parse_as_of(as_of)
+    with _progress(transient=True) as bar:
+        task = bar.add_task("building the demo world", total=1.0)
+
+        def say(phase: str, fraction: float) -> None:
+            bar.update(task, description=phase, completed=fraction)
+
+        result = service.build_demo(
+            directory, contacts=contacts, seed=seed, as_of=moment, force=force, progress=say
+        )
+    ws = result.workspace
+    out.print(
+        f"[green]built[/green] {ws.root}/ in {result.seconds:.1f} s "
+        f"(seed {seed}, history up to {moment:%Y-%m-%d %H:%M} UTC)"
+    )
+    table = Table("table", "rows", title="ledger")
+    for kind, n in result.counts.items():
+        table.add_row(kind, f"{n:,}")
+    out.print(table)
+    interesting = {k: v for k, v in result.summary.items() if k not in result.counts}
+    if interesting:
+        out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in interesting.items()), soft_wrap=True)
+    out.print("\nWhat to try next:")
+    out.print(f"  accord validate {ws.spec_path}          # the agreement, checked")
+    out.print(f"  accord status -w {ws.root}                # what the ledger holds")
+    out.print(f"  accord import opportunities FILE.csv --preset maven-pipeline -w {ws.root}")
+    out.print("  accord presets                             # known CRM export shapes")
+
+
+@docs_app.command("spec")
+@handled
+def docs_spec() -> None:
+    """Print the spec reference (docs/spec-reference.md) generated from the model."""
+    from accord.spec.reference import spec_reference
+
+    sys.stdout.write(spec_reference())
+
+
+@docs_app.command("cli")
+@handled
+def docs_cli() -> None:
+    """Print the CLI reference (docs/cli.md) generated from the commands' help."""
+    from accord.cli.reference import cli_reference
+
+    sys.stdout.write(cli_reference(app))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,124 @@
+"""The CLI as a user meets it: exit codes, messages that say what to do, docs that match the code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from accord.cli.main import app
+from accord.cli.reference import cli_reference
+from accord.spec.reference import spec_reference
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_init_validate_status(cli: CliRunner, tmp_path: Path) -> None:
+    ws = tmp_path / "acme"
+    result = cli.invoke(app, ["init", str(ws)])
+    assert result.exit_code == 0, result.output
+    assert (ws / "accord.yaml").exists() and (ws / "accord.duckdb").exists()
+    again = cli.invoke(app, ["init", str(ws)])
+    assert again.exit_code == 2 and "already holds a workspace" in again.output
+    ok = cli.invoke(app, ["validate", str(ws / "accord.yaml")])
+    assert ok.exit_code == 0 and ok.output.startswith("OK")
+    status = cli.invoke(app, ["status", "-w", str(ws)])
+    assert status.exit_code == 0 and "ledger schema v1" in status.output
+
+
+def test_errors_are_one_line_with_a_hint_and_exit_2(tmp_path: Path) -> None:
+    """Run the real entry point in its own process, as a user would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "accord.cli", "status", "-w", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "is not an Accord workspace" in proc.stderr and "hint: create one with" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_reports_every_problem(tmp_path: Path, starter_text: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        starter_text.replace(
+            "owner: marketing\n      kpi: engagement_rate", "owner: marketting\n      kpi: engagement_rat"
+        ),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "accord.cli", "validate", str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert f"{bad}:" in proc.stderr
+    assert "unknown team 'marketting'" in proc.stderr and "did you mean 'marketing'?" in proc.stderr
+    assert "unknown KPI 'engagement_rat'" in proc.stderr
+
+
+def test_import_prints_counts_notes_and_rejects(cli: CliRunner, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    cli.invoke(app, ["init", str(ws)])
+    file = tmp_path / "events.csv"
+    file.write_text(
+        "event_id,occurred_at,type,contact_id\ne1,2026-07-01,page_view,c1\ne2,nope,page_view,c1\n"
+    )
+    result = cli.invoke(app, ["import", "events", str(file), "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    assert "imported" in result.output and "rejected" in result.output
+    assert "row 2:" in result.output and "refused rows with reasons:" in result.output
+    bad_map = cli.invoke(app, ["import", "events", str(file), "-w", str(ws), "--map", "occurred_at"])
+    assert bad_map.exit_code == 2 and "TARGET=VALUE" in bad_map.output
+    bad_preset = cli.invoke(app, ["import", "events", str(file), "-w", str(ws), "--preset", "maven-pipelin"])
+    assert bad_preset.exit_code == 2 and "did you mean 'maven-pipeline'" in bad_preset.output
+
+
+def test_help_teaches(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["import", "--help"])
+    assert result.exit_code == 0
+    for phrase in ("TARGET=COLUMN", "--preset", "--date-format", "--dry-run", "idempotent"):
+        assert phrase in result.output
+    assert "maven-pipeline" in cli.invoke(app, ["presets"]).output
+
+
+def test_generated_docs_are_current() -> None:
+    """docs/spec-reference.md and docs/cli.md are generated; regenerate with `make docs`."""
+    assert (REPO / "docs" / "spec-reference.md").read_text(encoding="utf-8") == spec_reference()
+    assert (REPO / "docs" / "cli.md").read_text(encoding="utf-8") == cli_reference(app)
+
+
+def test_every_spec_key_is_documented() -> None:
+    """Each key of every spec section has a description, and the reference lists it."""
+    from accord.spec.model import Spec
+    from accord.spec.reference import _collect
+
+    reference = spec_reference()
+    models: list[type[BaseModel]] = []
+    _collect(Spec, models)
+    assert len(models) > 30
+    for model in models:
+        for name, info in model.model_fields.items():
+            assert info.description, f"{model.__name__}.{name} has no description"
+            assert f"| `{info.alias or name}` |" in reference
+
+
+def test_demo_builds_a_workspace_that_validates(cli: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    args = ["demo", str(target), "--contacts", "300", "--seed", "3", "--as-of", "2026-11-02T12:00:00Z"]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "What to try next" in result.output
+    from accord import service
+
+    ws = service.locate(target)
+    info = service.status(ws)
+    assert info["counts"]["contacts"] == 300
+    assert info["counts"]["events"] > 10_000
+    assert cli.invoke(app, ["validate", str(ws.spec_path)]).exit_code == 0
+    again = cli.invoke(app, args)
+    assert again.exit_code == 2 and "--force" in again.output
+    assert cli.invoke(app, [*args, "--force"]).exit_code == 0
+    assert service.status(ws)["counts"] == info["counts"]
