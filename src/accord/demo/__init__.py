@@ -1,1 +1,1 @@
-"""demo"""
+"""The demo world: generated B2B history for `accord demo` and the tests."""
