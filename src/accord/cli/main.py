@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -334,11 +335,31 @@ def demo(
     interesting = {k: v for k, v in result.summary.items() if k not in result.counts}
     if interesting:
         out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in interesting.items()), soft_wrap=True)
+    exe = _executable()
+    root = ws.root
+    steps = [
+        (f"{exe} validate {ws.spec_path}", "the agreement, checked"),
+        (f"{exe} status -w {root}", "what the ledger holds"),
+        (f"{exe} import events FILE.csv -w {root} --dry-run", "try a file of your own"),
+        (f"{exe} presets", "known CRM export shapes"),
+    ]
+    width = max(len(cmd) for cmd, _ in steps)
     out.print("\nWhat to try next:")
-    out.print(f"  accord validate {ws.spec_path}          # the agreement, checked")
-    out.print(f"  accord status -w {ws.root}                # what the ledger holds")
-    out.print(f"  accord import opportunities FILE.csv --preset maven-pipeline -w {ws.root}")
-    out.print("  accord presets                             # known CRM export shapes")
+    for cmd, why in steps:
+        out.print(f"  {cmd:<{width}}  # {why}", soft_wrap=True)
+
+
+def _executable() -> str:
+    """How the user can call accord from where they are (make run leaves it in .venv/bin)."""
+    if shutil.which("accord"):
+        return "accord"
+    candidate = Path(sys.argv[0])
+    if candidate.name == "accord" and candidate.exists():
+        try:
+            return str(candidate.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(candidate)
+    return "accord"
 
 
 @docs_app.command("spec")
