@@ -611,6 +611,7 @@ class Pipeline(Model):
     pattern_min_deals: int = Field(3, ge=2, description="Same stall reason in this many deals = structural.")
     review_day: Weekday = Field("mon", description="Weekday of the review.")
     review_minutes: int = Field(45, ge=15, description="Length of the review meeting.")
+    track_history: bool = Field(True, description="Keep each opportunity's stage history.")
 
 
 class CommitteeRole(Model):
