@@ -9,10 +9,12 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import ibis
 
 from accord.errors import WorkspaceError
 from accord.ledger.importer import ImportReport, ImportRequest, run_import
@@ -161,3 +163,254 @@ def build_demo(
         raise
     say("done", 1.0)
     return DemoResult(ws, counts, world.summary(), time.perf_counter() - started)
+
+
+@dataclass
+class DeriveResult:
+    run_id: str
+    spec_version: str
+    as_of: datetime
+    counts: dict[str, int]
+    timings: list[tuple[str, float]]
+    tiers: dict[str, int]
+    stages: dict[str, int]
+    unknown_opportunity_stages: int
+
+
+def run_derive(
+    ws: Workspace, *, as_of: datetime | None = None, progress: Progress | None = None
+) -> DeriveResult:
+    """Derive scores, tiers and stage histories as of an instant and store them in the workspace."""
+    import secrets
+    import time
+
+    from accord.engine.backends import Materializer, duckdb_backend
+    from accord.engine.derive import derive
+    from accord.engine.inputs import events_sql, profiles_sql
+    from accord.engine.plan import Plan
+    from accord.ledger.derived import record_run, replace_derived
+
+    spec = ws.spec
+    version = spec_hash(spec)
+    moment = (as_of or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    as_of_ts = int(moment.timestamp())
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    with ws.ledger() as ledger:
+        backend = duckdb_backend(ledger.con)
+        cache = Materializer(backend)
+        try:
+            ev = cache(backend.sql(events_sql(spec)))
+            profiles = cache(backend.sql(profiles_sql(spec, as_of_ts)))
+            load_secs = time.perf_counter() - clock
+            if progress:
+                progress("reading the ledger", 0.05)
+            derived = derive(Plan(spec), ev, profiles, as_of_ts, cache=cache, progress=progress)
+            stamp = {"spec_version": ibis.literal(version)}
+            points = derived.points
+            tables = {
+                "derived_scores": points.select(
+                    "contact_id",
+                    at=points.ts.as_timestamp("s").cast("timestamp('UTC')"),
+                    trigger=points.trigger,
+                    fit=points.fit,
+                    intent=points.intent,
+                    committee=points.committee,
+                    score=points.score,
+                    tier=points.tier,
+                    motion=points.motion,
+                    disposition=points.disposition,
+                    assigned=points.assigned,
+                    stage=points.stage,
+                    **stamp,
+                ),
+                "derived_leads": derived.leads.mutate(
+                    as_of=ibis.literal(moment, type="timestamp('UTC')"),
+                    stage_since=derived.leads.stage_since.as_timestamp("s").cast("timestamp('UTC')"),
+                    **stamp,
+                ),
+                "derived_drivers": derived.drivers.select(
+                    "contact_id",
+                    "rank",
+                    "component",
+                    "key",
+                    "label",
+                    "points",
+                    "count",
+                    last_at=derived.drivers.last_ts.as_timestamp("s").cast("timestamp('UTC')"),
+                    detail=derived.drivers.detail,
+                    **stamp,
+                ),
+                "derived_stages": derived.stages.mutate(
+                    entered_at=derived.stages.entered_at.as_timestamp("s").cast("timestamp('UTC')"),
+                    exited_at=derived.stages.exited_at.as_timestamp("s").cast("timestamp('UTC')"),
+                    **stamp,
+                ),
+            }
+            clock = time.perf_counter()
+            counts = replace_derived(ledger, backend, tables)
+            timings = [
+                ("reading the ledger", load_secs),
+                *derived.timings,
+                ("writing tables", time.perf_counter() - clock),
+            ]
+            tiers = dict(
+                ledger.con.execute(
+                    "SELECT coalesce(tier, '(none)'), count(*) FROM derived_leads GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            )
+            stages = dict(
+                ledger.con.execute(
+                    "SELECT coalesce(stage, '(none)'), count(*) FROM derived_leads GROUP BY 1"
+                ).fetchall()
+            )
+            run_id = f"drv_{started:%Y%m%dT%H%M%S}_{secrets.token_hex(3)}"
+            record_run(
+                ledger,
+                run_id=run_id,
+                spec_version=version,
+                as_of=moment,
+                started=started,
+                finished=datetime.now(UTC),
+                engine="duckdb",
+                counts=counts,
+                timings=timings,
+            )
+        finally:
+            cache.close()
+    order = {s: i for i, s in enumerate(spec.stage_ids())}
+    ordered = dict(sorted(stages.items(), key=lambda kv: order.get(kv[0], len(order))))
+    return DeriveResult(
+        run_id, version, moment, counts, timings, tiers, ordered, derived.unknown_opportunity_stages
+    )
+
+
+@dataclass
+class Explanation:
+    """Everything a rep needs to act on one lead, as derived."""
+
+    contact: dict[str, Any]
+    lead: dict[str, Any]
+    drivers: list[dict[str, Any]]
+    stages: list[dict[str, Any]]
+    run: dict[str, Any]
+    stale: bool
+
+
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def _require_derived(ledger: Ledger) -> dict[str, Any]:
+    from accord.ledger.derived import has_derived, latest_run
+
+    run = latest_run(ledger)
+    if run is None or not has_derived(ledger):
+        raise WorkspaceError("nothing derived yet", hint="run `accord derive` first")
+    return run
+
+
+def explain(ws: Workspace, contact_id: str) -> Explanation:
+    """Score, drivers, tier and stage history of one contact from the latest derive."""
+    from accord.spec.rules import suggest
+
+    with ws.ledger(read_only=True) as ledger:
+        run = _require_derived(ledger)
+        lead = _rows(ledger.con.execute("SELECT * FROM derived_leads WHERE contact_id = ?", [contact_id]))
+        if not lead:
+            near = [
+                r[0]
+                for r in ledger.con.execute(
+                    "SELECT contact_id FROM contacts "
+                    "ORDER BY jaro_winkler_similarity(contact_id, ?) DESC LIMIT 3",
+                    [contact_id],
+                ).fetchall()
+            ]
+            close = suggest(contact_id, near)
+            raise WorkspaceError(
+                f"no contact '{contact_id}' in the derived state",
+                hint=f"did you mean '{close}'?"
+                if close
+                else "list leads with `accord leads`; import or derive again if it is new",
+            )
+        contact = _rows(
+            ledger.con.execute(
+                "SELECT c.*, a.name AS account_name, a.industry, a.employees, a.country AS account_country "
+                "FROM contacts c LEFT JOIN accounts a ON a.account_id = c.account_id WHERE c.contact_id = ?",
+                [contact_id],
+            )
+        )
+        drivers = _rows(
+            ledger.con.execute(
+                "SELECT * FROM derived_drivers WHERE contact_id = ? ORDER BY rank", [contact_id]
+            )
+        )
+        stages = _rows(
+            ledger.con.execute(
+                "SELECT * FROM derived_stages WHERE entity_type = 'contact' AND entity_id = ? "
+                "ORDER BY entered_at, seq",
+                [contact_id],
+            )
+        )
+    return Explanation(
+        contact[0] if contact else {"contact_id": contact_id},
+        lead[0],
+        drivers,
+        stages,
+        run,
+        stale=run["spec_version"] != spec_hash(ws.spec),
+    )
+
+
+def leads(
+    ws: Workspace,
+    *,
+    tier: str | None = None,
+    stage: str | None = None,
+    owner: str | None = None,
+    limit: int = 25,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The queue: leads by score, with the top driver of each (why now)."""
+    from accord.spec.rules import suggest
+
+    spec = ws.spec
+    where, params = [], []
+    if tier is not None:
+        names = spec.tier_names()
+        match = [n for n in names if n == tier or n.lower() == tier.lower() or n.split()[-1] == tier]
+        if not match:
+            close = suggest(tier, names)
+            raise WorkspaceError(
+                f"no tier '{tier}'",
+                hint=f"did you mean '{close}'?" if close else f"tiers: {', '.join(names)}",
+            )
+        where.append("l.tier = ?")
+        params.append(match[0])
+    if stage is not None:
+        if stage not in spec.stage_ids():
+            close = suggest(stage, spec.stage_ids())
+            raise WorkspaceError(
+                f"no stage '{stage}'",
+                hint=f"did you mean '{close}'?" if close else f"stages: {', '.join(spec.stage_ids())}",
+            )
+        where.append("l.stage = ?")
+        params.append(stage)
+    if owner is not None:
+        where.append("c.owner_id = ?")
+        params.append(owner)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    with ws.ledger(read_only=True) as ledger:
+        run = _require_derived(ledger)
+        rows = _rows(
+            ledger.con.execute(
+                f"SELECT l.contact_id, trim(concat_ws(' ', c.first_name, c.last_name)) AS name, c.title, "
+                f"a.name AS account, l.score, l.fit, l.intent, l.committee, l.tier, l.motion, l.stage, "
+                f"l.stage_since, l.top_driver, l.top_driver_points, c.owner_id "
+                f"FROM derived_leads l LEFT JOIN contacts c USING (contact_id) "
+                f"LEFT JOIN accounts a ON a.account_id = l.account_id {clause} "
+                f"ORDER BY l.score DESC, l.contact_id LIMIT ?",
+                [*params, limit],
+            )
+        )
+    return rows, run

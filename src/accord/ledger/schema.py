@@ -223,6 +223,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX events_account ON events (account_id)",
         IMPORTS_DDL,
     )),
+    Migration(2, "derive runs: spec version, as-of, engine, counts and timings of each derive", (
+        """CREATE TABLE derive_runs (
+  run_id VARCHAR PRIMARY KEY,
+  spec_version VARCHAR NOT NULL,
+  as_of TIMESTAMPTZ NOT NULL,
+  started_at TIMESTAMPTZ NOT NULL,
+  finished_at TIMESTAMPTZ NOT NULL,
+  engine VARCHAR NOT NULL,
+  counts JSON,
+  timings JSON
+)""",
+    )),
 )  # fmt: skip
 """Ordered schema changes; a workspace records which it has and applies the rest on open."""
 

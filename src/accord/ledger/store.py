@@ -35,6 +35,7 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
     }
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -1,0 +1,92 @@
+"""The Typer app, consoles and helpers every command module shares."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from accord import __version__
+from accord.errors import AccordError
+
+P = ParamSpec("P")
+
+app = typer.Typer(
+    name="accord",
+    help="The Marketing and Sales agreement as code: validate it, feed it data, run it.\n\n"
+    "Start with `accord demo` (a workspace with a generated B2B world) or `accord init DIR`.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+docs_app = typer.Typer(help="Generate reference documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs", hidden=True)
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace", "-w", help="Workspace folder [default: $ACCORD_WORKSPACE or .]", show_default=False
+    ),
+]
+
+
+def report(exc: AccordError) -> None:
+    for line in exc.lines():
+        err.print(
+            f"[red]error:[/red] {line}" if not line.startswith(" ") else line, markup=True, soft_wrap=True
+        )
+
+
+def handled(fn: Callable[P, None]) -> Callable[P, None]:
+    """Turn AccordError into one line per problem and exit 2, in-process (tests) as from the shell."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except AccordError as exc:
+            report(exc)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def progress_bar(transient: bool = True) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=transient,
+        disable=not err.is_terminal,
+    )
+
+
+@contextmanager
+def phases(title: str) -> Iterator[Any]:
+    with progress_bar() as bar:
+        task = bar.add_task(title, total=None)
+
+        def say(phase: str) -> None:
+            bar.update(task, description=f"{title}: {phase}")
+
+        yield say
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False) -> None:
+    if version:
+        out.print(f"accord {__version__}")
+        raise typer.Exit()

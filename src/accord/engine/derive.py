@@ -1,0 +1,145 @@
+"""Derive, end to end: inputs -> evaluation points -> scores and tiers -> stages -> output tables.
+
+The same function runs on any Ibis back end; the caller supplies the back end's way to materialise an
+intermediate table (``cache``) so later steps read it instead of recomputing it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+
+from accord.engine import journey, scoring, state
+from accord.engine.plan import Plan
+
+Progress = Callable[[str, float], None]
+
+TRIGGERS = {state.KIND_EVENT: "event", state.KIND_WAKE: "wake_up", state.KIND_AS_OF: "as_of"}
+
+
+@dataclass
+class Derived:
+    """The derived tables (as Ibis expressions over materialised intermediates) and how long each took."""
+
+    points: ir.Table
+    leads: ir.Table
+    drivers: ir.Table
+    stages: ir.Table
+    unknown_opportunity_stages: int
+    timings: list[tuple[str, float]] = field(default_factory=list)
+
+
+def _default_cache(t: ir.Table) -> ir.Table:
+    return t.cache()
+
+
+def _count(t: ir.Table) -> int:
+    return int(t.count().execute())
+
+
+def derive(
+    plan: Plan,
+    ev: ir.Table,
+    profiles: ir.Table,
+    as_of: int,
+    *,
+    cache: Callable[[ir.Table], ir.Table] = _default_cache,
+    progress: Progress | None = None,
+) -> Derived:
+    """Everything docs/derive.md defines, as of ``as_of`` (whole epoch seconds)."""
+    timings: list[tuple[str, float]] = []
+    clock = time.perf_counter()
+
+    def step(name: str, fraction: float) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings.append((name, now - clock))
+        clock = now
+        if progress is not None:
+            progress(name, fraction)
+
+    spec = plan.spec
+    flagged = cache(state.row_flags(plan, state.build_stream(plan, ev, profiles, as_of)))
+    step("events and rules", 0.2)
+    points = cache(state.evaluation_points(plan, state.state_columns(plan, flagged)))
+    distincts = [(column, key, cache(table)) for column, key, table in state.distinct_tables(plan, flagged)]
+    fitted = cache(scoring.fit_table(plan, profiles))
+    scored = cache(journey.candidates(plan, scoring.score_points(plan, points, distincts, fitted)))
+    step("features and scores", 0.55)
+    walked = cache(journey.walk(plan, scored, profiles, cache, _count))
+    step("stage machine", 0.75)
+    history = journey.contact_history(plan, walked)
+    parts = [history]
+    if spec.journey.track_accounts:
+        parts.append(journey.account_history(plan, walked, profiles))
+    unknown = 0
+    if spec.pipeline.track_history:
+        opp_history, unknown_table = journey.opportunity_history(plan, ev, as_of)
+        parts.append(opp_history)
+        unknown = int(unknown_table.to_pyarrow()["n"][0].as_py() or 0)
+    stages = cache(ibis.union(*parts, distinct=False))
+    step("stage histories", 0.85)
+    w = walked.select(wc=walked.contact_id, wts=walked.ts, stage_pre=walked.pre, stage_idx=walked.post)
+    full = scored.join(w, [scored.contact_id == w.wc, scored.ts == w.wts]).drop("wc", "wts")
+    full = full.mutate(
+        stage=_stage_name(plan, full.stage_idx),
+        trigger=ibis.cases(*[(full.kind == k, ibis.literal(v)) for k, v in TRIGGERS.items()]),
+    )
+    full = cache(full)
+    out_points = full.select(
+        "contact_id",
+        "ts",
+        "trigger",
+        "fit",
+        "intent",
+        "committee",
+        "score",
+        "tier",
+        "motion",
+        "disposition",
+        "assigned",
+        "candidate",
+        "stage",
+    )
+    at = full.filter(full.ts == as_of)
+    drivers = cache(scoring.drivers(plan, at))
+    top = drivers.filter(drivers.rank == 1).select(
+        tc=drivers.contact_id, top_driver=drivers.label, top_driver_points=drivers.points
+    )
+    entered = history.filter(history.exited_at.isnull()).select(
+        hc=history.entity_id, stage_since=history.entered_at
+    )
+    leads = at.left_join(top, at.contact_id == top.tc).drop("tc")
+    leads = leads.left_join(entered, leads.contact_id == entered.hc).drop("hc")
+    features = list(spec.features)
+    leads = leads.select(
+        "contact_id",
+        "account_id",
+        "fit",
+        "intent",
+        "committee",
+        "score",
+        "tier",
+        "motion",
+        "disposition",
+        "assigned",
+        "stage",
+        "stage_since",
+        "top_driver",
+        "top_driver_points",
+        "pattern_met",
+        "committee_roles",
+        *features,
+    )
+    step("drivers and leads", 1.0)
+    return Derived(out_points, leads, drivers, stages, unknown, timings)
+
+
+def _stage_name(plan: Plan, index: ir.IntegerValue) -> ir.StringValue:
+    return ibis.cases(
+        *[(index == i, ibis.literal(s)) for i, s in enumerate(plan.stage_ids)], else_=ibis.null("string")
+    )

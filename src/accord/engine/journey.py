@@ -1,0 +1,234 @@
+"""Stages: the journey machine of docs/derive.md in set-based form, and stage histories.
+
+Forward moves within a stretch without regressions are a running maximum of the candidate stage. A
+regression starts a new stretch ("epoch") at a fixed stage, and whether it applies depends on the
+stage just before it, so epochs are found a round at a time: each round computes every contact's
+stage from its latest epoch and finds the next applicable regression. Rounds are few (the most
+regressions any one contact has), and each is a set-based query, never a loop over events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from accord.engine.plan import Plan
+from accord.engine.rules import compile_rule
+from accord.engine.state import flag
+
+NEVER = -(1 << 50)
+Cache = Callable[[ir.Table], ir.Table]
+Count = Callable[[ir.Table], int]
+
+
+def candidates(plan: Plan, scored: ir.Table) -> ir.Table:
+    """The highest-numbered stage whose entry rule holds at each point (-1 if none)."""
+    pairs = [
+        (flag(compile_rule(rule, scored)), ibis.literal(i, "int64"))
+        for i, rule in reversed(list(enumerate(plan.entries)))
+    ]
+    return scored.mutate(candidate=ibis.cases(*pairs, else_=ibis.literal(-1, "int64")))
+
+
+def _stage_id(plan: Plan, index: Any) -> Any:
+    return ibis.cases(
+        *[(index == i, ibis.literal(s)) for i, s in enumerate(plan.stage_ids)], else_=ibis.null("string")
+    )
+
+
+def walk(plan: Plan, points: ir.Table, contacts: ir.Table, cache: Cache, count: Count) -> ir.Table:
+    """Per point: ``pre`` (stage after forward moves) and ``post`` (after a regression)."""
+    regs = plan.regressions
+    cols = (
+        ["contact_id", "ts", "candidate"]
+        + [f"reg__{r.index}" for r in regs]
+        + [f"blk__{r.index}" for r in regs]
+    )
+    p = cache(points.select(*cols))
+    frontier = cache(
+        contacts.select(
+            contact_id=contacts.contact_id,
+            k=ibis.literal(0, "int64"),
+            s=ibis.literal(NEVER, "int64"),
+            z=ibis.literal(-1, "int64"),
+            u=ibis.literal(NEVER, "int64"),
+        )
+    )
+    epochs = [frontier]
+    for k in range(1, 10_000):
+        if not regs:
+            break
+        f = frontier.select(fc=frontier.contact_id, fs=frontier.s, fz=frontier.z, fu=frontier.u)
+        x = p.join(f, p.contact_id == f.fc).filter(p.ts > f.fs)
+        eligible = ibis.ifelse(x.ts >= x.fu, x.candidate, -1)
+        running = eligible.max().over(ibis.window(group_by=x.contact_id, order_by=x.ts, rows=(None, 0)))
+        x = x.mutate(pre=ibis.greatest(x.fz, running))
+        apply = [(x[f"reg__{r.index}"] == 1) & x.pre.isin(list(r.sources)) for r in regs]
+        x = x.mutate(
+            fires=ibis.or_(*apply),
+            z=ibis.cases(
+                *[(a, ibis.literal(r.target, "int64")) for a, r in zip(apply, regs, strict=True)],
+                else_=ibis.null("int64"),
+            ),
+            u=ibis.cases(
+                *[(a, x[f"blk__{r.index}"]) for a, r in zip(apply, regs, strict=True)],
+                else_=ibis.null("int64"),
+            ),
+        )
+        first = x.filter(x.fires).mutate(
+            n=ibis.row_number().over(ibis.window(group_by=x.contact_id, order_by=x.ts))
+        )
+        frontier = cache(
+            first.filter(first.n == 0).select(
+                contact_id=first.contact_id, k=ibis.literal(k, "int64"), s=first.ts, z=first.z, u=first.u
+            )
+        )
+        if count(frontier) == 0:
+            break
+        epochs.append(frontier)
+    e = cache(ibis.union(*epochs, distinct=False))
+    marks = e.select("contact_id", ts=e.s, k=e.k, m=ibis.literal(1, "int8"))
+    plain = p.select("contact_id", "ts", k=ibis.null("int64"), m=ibis.literal(0, "int8"))
+    u = ibis.union(plain, marks, distinct=False)
+    u = u.mutate(ek=u.k.max().over(ibis.window(group_by=u.contact_id, order_by=[u.ts, u.m], rows=(None, 0))))
+    u = u.filter(u.m == 0).select(uc=u.contact_id, uts=u.ts, ek=u.ek)
+    x = p.join(u, [p.contact_id == u.uc, p.ts == u.uts]).drop("uc", "uts")
+    ep = e.select(ec=e.contact_id, ek2=e.k, ez=e.z, eu=e.u)
+    x = x.join(ep, [x.contact_id == ep.ec, x.ek == ep.ek2]).drop("ec", "ek2")
+    eligible = ibis.ifelse(x.ts >= x.eu, x.candidate, -1)
+    running = eligible.max().over(ibis.window(group_by=[x.contact_id, x.ek], order_by=x.ts, rows=(None, 0)))
+    x = x.mutate(pre=ibis.greatest(x.ez, running))
+    post = e.filter(e.k > 0).select(pc=e.contact_id, ps=e.s, pz=e.z)
+    x = x.left_join(post, [x.contact_id == post.pc, x.ts == post.ps])
+    return x.select("contact_id", "ts", "pre", post=x.pz.coalesce(x.pre))
+
+
+def _expand(
+    plan: Plan,
+    steps: ir.Table,
+    entity_type: str,
+    n_stages: int,
+    ids: list[str],
+    optional: list[bool],
+    skip_into: Any = None,
+) -> ir.Table:
+    """Stage history rows from (entity_id, ts, prev, pre, post) change points."""
+    stages = ibis.memtable({"idx": list(range(n_stages)), "sid": ids, "opt": optional})
+    fwd = steps.filter(steps.pre > steps.prev)
+    fwd = fwd.cross_join(stages).filter(ibis._.idx > ibis._.prev, ibis._.idx <= ibis._.pre)
+    keep = (~fwd.opt) | (fwd.idx == fwd.pre)
+    if skip_into is not None:
+        keep = keep & ((fwd.idx == fwd.pre) | skip_into(fwd))
+    fwd = fwd.filter(keep).select(
+        entity_id=fwd.entity_id, ts=fwd.ts, seq=fwd.idx, stage=fwd.sid, skipped=fwd.idx < fwd.pre
+    )
+    back = steps.filter(steps.post != steps.pre)
+    back = back.join(stages, back.post == stages.idx).select(
+        entity_id=ibis._.entity_id,
+        ts=ibis._.ts,
+        seq=ibis.literal(n_stages + 1, "int64"),
+        stage=ibis._.sid,
+        skipped=ibis.literal(False),
+    )
+    rows = ibis.union(fwd.mutate(seq=fwd.seq.cast("int64")), back, distinct=False)
+    w = ibis.window(group_by=rows.entity_id, order_by=[rows.ts, rows.seq])
+    return rows.select(
+        entity_type=ibis.literal(entity_type),
+        entity_id=rows.entity_id,
+        stage=rows.stage,
+        seq=rows.seq,
+        entered_at=rows.ts,
+        exited_at=rows.ts.lead().over(w),
+        exit_to=rows.stage.lead().over(w),
+        skipped=rows.skipped,
+    )
+
+
+def contact_history(plan: Plan, walked: ir.Table) -> ir.Table:
+    w = ibis.window(group_by=walked.contact_id, order_by=walked.ts)
+    steps = walked.mutate(prev=walked.post.lag().over(w).coalesce(-1))
+    steps = steps.filter((steps.pre != steps.prev) | (steps.post != steps.prev))
+    steps = steps.select(
+        entity_id=steps.contact_id, ts=steps.ts, prev=steps.prev, pre=steps.pre, post=steps.post
+    )
+    return _expand(plan, steps, "contact", len(plan.stage_ids), plan.stage_ids, plan.optional)
+
+
+def account_history(plan: Plan, walked: ir.Table, profiles: ir.Table) -> ir.Table:
+    """The account is at the highest current stage among its contacts."""
+    n = len(plan.stage_ids)
+    w = ibis.window(group_by=walked.contact_id, order_by=walked.ts)
+    ch = walked.mutate(prev=walked.post.lag().over(w).coalesce(-1))
+    ch = ch.filter(ch.post != ch.prev)
+    acct = profiles.filter(profiles.account_id.notnull()).select(
+        ac=profiles.contact_id, aid=profiles.account_id
+    )
+    ch = ch.join(acct, ch.contact_id == acct.ac)
+    deltas = {f"d__{k}": ibis.ifelse(ch.post >= k, 1, 0) - ibis.ifelse(ch.prev >= k, 1, 0) for k in range(n)}
+    ch = ch.mutate(**deltas)
+    win = ibis.window(group_by=ch.aid, order_by=ch.ts, range=(None, 0))
+    ch = ch.mutate(**{f"c__{k}": ch[f"d__{k}"].sum().over(win) for k in range(n)})
+    stage = ibis.cases(
+        *[(ch[f"c__{k}"] > 0, ibis.literal(k, "int64")) for k in reversed(range(n))],
+        else_=ibis.literal(-1, "int64"),
+    )
+    per = ch.select(aid=ch.aid, ts=ch.ts, st=stage).distinct()
+    per = per.mutate(prev=per.st.lag().over(ibis.window(group_by=per.aid, order_by=per.ts)).coalesce(-1))
+    per = per.filter(per.st != per.prev)
+    steps = per.select(
+        entity_id=per.aid, ts=per.ts, prev=per.prev, pre=ibis.greatest(per.st, per.prev), post=per.st
+    )
+    return _expand(plan, steps, "account", n, plan.stage_ids, plan.optional)
+
+
+def opportunity_history(plan: Plan, ev: ir.Table, as_of: int) -> tuple[ir.Table, ir.Table]:
+    """Opportunity stage history from opportunity events, and the count of unknown stage values."""
+    stages = plan.spec.pipeline.stages
+    ids = [s.id for s in stages]
+    won = next(s.id for s in stages if s.outcome == "won")
+    lost = next(s.id for s in stages if s.outcome == "lost")
+    o = ev.filter(
+        ev.opportunity_id.notnull(),
+        ev.ts <= as_of,
+        ev.type.isin(["opp_created", "opp_stage_changed", "closed_won", "closed_lost"]),
+        (ev.type != "opp_stage_changed") | ev.stage.notnull(),
+    )
+    value = ibis.cases(
+        (o.type == "closed_won", ibis.literal(won)),
+        (o.type == "closed_lost", ibis.literal(lost)),
+        (o.type == "opp_created", o.stage.coalesce(ids[0])),
+        else_=o.stage,
+    )
+    idx = ibis.cases(
+        *[(value == s, ibis.literal(i, "int64")) for i, s in enumerate(ids)], else_=ibis.null("int64")
+    )
+    prio = ibis.cases(
+        (o.type == "opp_created", 0), (o.type == "opp_stage_changed", 1), (o.type == "closed_won", 2), else_=3
+    )
+    o = o.mutate(idx=idx, key=prio.cast("int64") * 1000 + idx)
+    unknown = o.filter(o.idx.isnull()).aggregate(n=ibis._.count())
+    per = o.filter(o.idx.notnull()).group_by(["opportunity_id", "ts"]).aggregate(key=ibis._.key.max())
+    per = per.mutate(st=per.key % 1000)
+    per = per.mutate(
+        prev=per.st.lag().over(ibis.window(group_by=per.opportunity_id, order_by=per.ts)).coalesce(-1)
+    )
+    per = per.filter(per.st != per.prev)
+    steps = per.select(
+        entity_id=per.opportunity_id,
+        ts=per.ts,
+        prev=per.prev,
+        pre=ibis.greatest(per.st, per.prev),
+        post=per.st,
+    )
+    outcome = {i: s.outcome for i, s in enumerate(stages)}
+    open_ids = [i for i, out in outcome.items() if out == "open"]
+    lost_ids = [i for i, out in outcome.items() if out == "lost"]
+
+    def skip_into(t: ir.Table) -> Any:
+        return t.idx.isin(open_ids) & ~t.pre.isin(lost_ids)
+
+    history = _expand(plan, steps, "opportunity", len(ids), ids, [False] * len(ids), skip_into)
+    return history, unknown
