@@ -387,6 +387,7 @@ def leads(
             )
         where.append("l.tier = ?")
         params.append(match[0])
+        tier = match[0]
     if stage is not None:
         if stage not in spec.stage_ids():
             close = suggest(stage, spec.stage_ids())
@@ -406,11 +407,14 @@ def leads(
             ledger.con.execute(
                 f"SELECT l.contact_id, trim(concat_ws(' ', c.first_name, c.last_name)) AS name, c.title, "
                 f"a.name AS account, l.score, l.fit, l.intent, l.committee, l.tier, l.motion, l.stage, "
-                f"l.stage_since, l.top_driver, l.top_driver_points, c.owner_id "
+                f"l.stage_since, l.top_driver, l.top_driver_points, c.owner_id, l.as_of, "
+                f"d.points AS points_top, d.component, d.key, d.label, d.count, d.last_at, d.detail "
                 f"FROM derived_leads l LEFT JOIN contacts c USING (contact_id) "
+                f"LEFT JOIN derived_drivers d ON d.contact_id = l.contact_id AND d.rank = 1 "
                 f"LEFT JOIN accounts a ON a.account_id = l.account_id {clause} "
                 f"ORDER BY l.score DESC, l.contact_id LIMIT ?",
                 [*params, limit],
             )
         )
+    run["tier"] = tier
     return rows, run

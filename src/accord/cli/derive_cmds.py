@@ -37,9 +37,12 @@ def _local(moment: Any, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _points(value: float | None) -> str:
+    """Signed points as a rep reads them: +25, +18.4, +0.04 (never a rounded-away +0.0)."""
     if value is None:
         return ""
-    return f"{value:+.1f}" if value != int(value) else f"{value:+.0f}"
+    if value == int(value):
+        return f"{value:+.0f}"
+    return f"{value:+.2f}".rstrip("0")
 
 
 @app.command()
@@ -182,19 +185,17 @@ def leads(
     ws = service.locate(workspace)
     rows, run = service.leads(ws, tier=tier, stage=stage, owner=owner, limit=limit)
     zone = ZoneInfo(ws.spec.workspace.timezone)
-    table = Table(
-        "contact",
-        "name",
-        "account",
-        "score",
-        "tier",
-        "stage",
-        "top driver",
-        title=f"{len(rows)} leads" + (f" in {tier}" if tier else ""),
-        title_justify="left",
-    )
+    title = f"{len(rows)} leads" + (f" in {run['tier']}" if run.get("tier") else "") + " by score"
+    table = Table(title=title, title_justify="left")
+    table.add_column("contact", no_wrap=True)
+    table.add_column("name")
+    table.add_column("account")
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("tier", no_wrap=True)
+    table.add_column("stage")
+    table.add_column("why now (top driver)")
     for r in rows:
-        driver = f"{r['top_driver']} {_points(r['top_driver_points'])}" if r["top_driver"] else ""
+        driver = f"{_points(r['points_top'])} {_driver_text(r, zone, r['as_of'])}" if r["label"] else ""
         table.add_row(
             r["contact_id"],
             r["name"] or "",

@@ -1,0 +1,100 @@
+"""`accord derive`, `explain` and `leads` on a demo world, as a rep and a RevOps lead would use them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from accord import service
+from accord.cli.main import app
+from accord.domain.timeline import round2
+from accord.spec.load import spec_hash
+
+AS_OF = "2026-11-02T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("derive") / "demo"
+    result = CliRunner().invoke(app, ["demo", str(root), "--contacts", "400", "--seed", "11", "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_leads_before_derive_says_what_to_do(demo: Path) -> None:
+    result = CliRunner().invoke(app, ["leads", "-w", str(demo)])
+    assert result.exit_code == 2
+    assert "nothing derived yet" in result.output and "accord derive" in result.output
+
+
+def test_derive_stores_stamped_tables(demo: Path) -> None:
+    result = CliRunner().invoke(app, ["derive", "-w", str(demo), "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    for phrase in ("derived as of", "timing", "derived_scores", "tiers:", "stages:"):
+        assert phrase in result.output
+    ws = service.locate(demo)
+    version = spec_hash(ws.spec)
+    with ws.ledger(read_only=True) as ledger:
+        con = ledger.con
+        for table in ("derived_scores", "derived_leads", "derived_drivers", "derived_stages"):
+            versions = con.execute(f"SELECT DISTINCT spec_version FROM {table}").fetchall()
+            assert versions == [(version,)], table
+        contacts = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
+        leads = con.execute("SELECT count(*) FROM derived_leads").fetchall()[0][0]
+        assert leads >= contacts
+        # drivers add up to every lead's score
+        rows = con.execute(
+            "SELECT l.contact_id, l.score, coalesce(sum(d.points), 0) FROM derived_leads l "
+            "LEFT JOIN derived_drivers d USING (contact_id) GROUP BY 1, 2").fetchall()
+        assert all(round2(total) == score for _, score, total in rows)
+        # the demo's hidden propensities show: Tier 1 leads reach opportunity far more often
+        tiers = dict(con.execute(
+            "SELECT tier, avg(CASE WHEN stage IN ('opportunity', 'customer', 'onboarding', 'adoption', "
+            "'expansion', 'renewal') THEN 1.0 ELSE 0.0 END) FROM derived_leads GROUP BY 1").fetchall())
+        assert tiers["Tier 1"] > 3 * tiers["Tier 3"]
+        runs = con.execute("SELECT spec_version, engine FROM derive_runs").fetchall()
+        assert runs == [(version, "duckdb")]
+
+
+def test_leads_lists_the_tier_1_queue_by_score(demo: Path) -> None:
+    result = CliRunner().invoke(app, ["leads", "--tier", "1", "-w", str(demo), "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    rows, _ = service.leads(service.locate(demo), tier="1", limit=5)
+    assert rows and all(r["tier"] == "Tier 1" for r in rows)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert all(r["top_driver"] for r in rows)
+    assert rows[0]["contact_id"] in result.output
+    bad = CliRunner().invoke(app, ["leads", "--tier", "Tier 9", "-w", str(demo)])
+    assert bad.exit_code == 2 and "no tier 'Tier 9'" in bad.output
+
+
+def test_explain_reads_like_something_to_act_on(demo: Path) -> None:
+    ws = service.locate(demo)
+    rows, _ = service.leads(ws, tier="1", limit=1)
+    contact = rows[0]["contact_id"]
+    result = CliRunner().invoke(app, ["explain", contact, "-w", str(demo)], env={"COLUMNS": "140"})
+    assert result.exit_code == 0, result.output
+    info = service.explain(ws, contact)
+    assert f"score {info.lead['score']:g}" in result.output
+    assert "Tier 1" in result.output and "Human follow-up" in result.output
+    assert "drivers" in result.output and "stage history" in result.output
+    assert re.search(r"x\d+ in the last 30 days", result.output)  # intent drivers say how often
+    assert round2(sum(d["points"] for d in info.drivers)) == info.lead["score"]
+    assert not info.stale
+    missing = CliRunner().invoke(app, ["explain", contact[:-1], "-w", str(demo)])
+    assert missing.exit_code == 2 and "did you mean" in missing.output
+
+
+def test_explain_warns_when_the_spec_changed(demo: Path, tmp_path: Path) -> None:
+    ws = service.locate(demo)
+    original = ws.spec_path.read_text()
+    try:
+        ws.spec_path.write_text(original.replace("fit >= 30 AND intent >= 25", "fit >= 35 AND intent >= 25"))
+        rows, _ = service.leads(service.locate(demo), limit=1)
+        result = CliRunner().invoke(app, ["explain", rows[0]["contact_id"], "-w", str(demo)])
+        assert "the spec changed since this derive" in result.output
+    finally:
+        ws.spec_path.write_text(original)
