@@ -19,7 +19,9 @@ AS_OF = "2026-11-02T12:00:00Z"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("derive") / "demo"
-    result = CliRunner().invoke(app, ["demo", str(root), "--contacts", "400", "--seed", "11", "--as-of", AS_OF])
+    result = CliRunner().invoke(
+        app, ["demo", str(root), "--contacts", "400", "--seed", "11", "--as-of", AS_OF]
+    )
     assert result.exit_code == 0, result.output
     return root
 
@@ -48,12 +50,16 @@ def test_derive_stores_stamped_tables(demo: Path) -> None:
         # drivers add up to every lead's score
         rows = con.execute(
             "SELECT l.contact_id, l.score, coalesce(sum(d.points), 0) FROM derived_leads l "
-            "LEFT JOIN derived_drivers d USING (contact_id) GROUP BY 1, 2").fetchall()
+            "LEFT JOIN derived_drivers d USING (contact_id) GROUP BY 1, 2"
+        ).fetchall()
         assert all(round2(total) == score for _, score, total in rows)
         # the demo's hidden propensities show: Tier 1 leads reach opportunity far more often
-        tiers = dict(con.execute(
-            "SELECT tier, avg(CASE WHEN stage IN ('opportunity', 'customer', 'onboarding', 'adoption', "
-            "'expansion', 'renewal') THEN 1.0 ELSE 0.0 END) FROM derived_leads GROUP BY 1").fetchall())
+        tiers = dict(
+            con.execute(
+                "SELECT tier, avg(CASE WHEN stage IN ('opportunity', 'customer', 'onboarding', 'adoption', "
+                "'expansion', 'renewal') THEN 1.0 ELSE 0.0 END) FROM derived_leads GROUP BY 1"
+            ).fetchall()
+        )
         assert tiers["Tier 1"] > 3 * tiers["Tier 3"]
         runs = con.execute("SELECT spec_version, engine FROM derive_runs").fetchall()
         assert runs == [(version, "duckdb")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -25,8 +26,17 @@ class Materializer:
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.created: list[str] = []
+        self.folder: Path | None = None
 
     def __call__(self, expr: ir.Table) -> ir.Table:
+        if self.backend.name == "pyspark":
+            # Spark has no temporary tables, and its cache keeps the whole lineage in every later plan
+            # (plans grow until the analyser runs out of memory); Parquet files cut the lineage.
+            if self.folder is None:
+                self.folder = Path(tempfile.mkdtemp(prefix="accord-spark-tmp-"))
+            path = self.folder / f"t{next(_names)}"
+            self.backend.to_parquet(expr, str(path))
+            return self.backend.read_parquet(str(path))
         name = f"_accord_tmp_{os.getpid()}_{next(_names)}"
         table = self.backend.create_table(name, expr, temp=True)
         self.created.append(name)
@@ -37,6 +47,9 @@ class Materializer:
             # best effort: a session ending drops temporary tables anyway
             with contextlib.suppress(Exception):
                 self.backend.drop_table(name, force=True)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
         self.created.clear()
 
 

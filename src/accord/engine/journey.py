@@ -33,12 +33,6 @@ def candidates(plan: Plan, scored: ir.Table) -> ir.Table:
     return scored.mutate(candidate=ibis.cases(*pairs, else_=ibis.literal(-1, "int64")))
 
 
-def _stage_id(plan: Plan, index: Any) -> Any:
-    return ibis.cases(
-        *[(index == i, ibis.literal(s)) for i, s in enumerate(plan.stage_ids)], else_=ibis.null("string")
-    )
-
-
 def walk(plan: Plan, points: ir.Table, contacts: ir.Table, cache: Cache, count: Count) -> ir.Table:
     """Per point: ``pre`` (stage after forward moves) and ``post`` (after a regression)."""
     regs = plan.regressions
@@ -89,7 +83,11 @@ def walk(plan: Plan, points: ir.Table, contacts: ir.Table, cache: Cache, count: 
         if count(frontier) == 0:
             break
         epochs.append(frontier)
-    e = cache(ibis.union(*epochs, distinct=False))
+    typed = [
+        ep.select(contact_id=ep.contact_id, **{c: ep[c].cast("int64") for c in ("k", "s", "z", "u")})
+        for ep in epochs
+    ]  # engines read literals back as narrower ints
+    e = cache(ibis.union(*typed, distinct=False))
     marks = e.select("contact_id", ts=e.s, k=e.k, m=ibis.literal(1, "int8"))
     plain = p.select("contact_id", "ts", k=ibis.null("int64"), m=ibis.literal(0, "int8"))
     u = ibis.union(plain, marks, distinct=False)
@@ -107,33 +105,48 @@ def walk(plan: Plan, points: ir.Table, contacts: ir.Table, cache: Cache, count: 
 
 
 def _expand(
-    plan: Plan,
     steps: ir.Table,
     entity_type: str,
-    n_stages: int,
     ids: list[str],
     optional: list[bool],
-    skip_into: Any = None,
+    skippable: Callable[[int, Any], Any] | None = None,
 ) -> ir.Table:
-    """Stage history rows from (entity_id, ts, prev, pre, post) change points."""
-    stages = ibis.memtable({"idx": list(range(n_stages)), "sid": ids, "opt": optional})
+    """Stage history rows from (entity_id, ts, prev, pre, post) change points.
+
+    A forward move from ``prev`` to ``pre`` enters ``pre`` and passes through the stages in between
+    (flagged skipped, optional ones left out); a ``post`` other than ``pre`` is a move back at the same
+    instant. One select per stage keeps this free of constant tables, which not every engine joins.
+    """
+    n = len(ids)
     fwd = steps.filter(steps.pre > steps.prev)
-    fwd = fwd.cross_join(stages).filter(ibis._.idx > ibis._.prev, ibis._.idx <= ibis._.pre)
-    keep = (~fwd.opt) | (fwd.idx == fwd.pre)
-    if skip_into is not None:
-        keep = keep & ((fwd.idx == fwd.pre) | skip_into(fwd))
-    fwd = fwd.filter(keep).select(
-        entity_id=fwd.entity_id, ts=fwd.ts, seq=fwd.idx, stage=fwd.sid, skipped=fwd.idx < fwd.pre
-    )
+    parts: list[ir.Table] = []
+    for i, sid in enumerate(ids):
+        passed = (fwd.prev < i) & (fwd.pre > i)
+        if optional[i]:
+            passed = ibis.literal(False)
+        if skippable is not None:
+            passed = passed & skippable(i, fwd.pre)
+        hit = fwd.filter(passed | (fwd.pre == i))
+        parts.append(
+            hit.select(
+                entity_id=hit.entity_id,
+                ts=hit.ts,
+                seq=ibis.literal(i, "int64"),
+                stage=ibis.literal(sid),
+                skipped=hit.pre > i,
+            )
+        )
     back = steps.filter(steps.post != steps.pre)
-    back = back.join(stages, back.post == stages.idx).select(
-        entity_id=ibis._.entity_id,
-        ts=ibis._.ts,
-        seq=ibis.literal(n_stages + 1, "int64"),
-        stage=ibis._.sid,
-        skipped=ibis.literal(False),
+    parts.append(
+        back.select(
+            entity_id=back.entity_id,
+            ts=back.ts,
+            seq=ibis.literal(n + 1, "int64"),
+            stage=_name(ids, back.post),
+            skipped=ibis.literal(False),
+        )
     )
-    rows = ibis.union(fwd.mutate(seq=fwd.seq.cast("int64")), back, distinct=False)
+    rows = ibis.union(*parts, distinct=False)
     w = ibis.window(group_by=rows.entity_id, order_by=[rows.ts, rows.seq])
     return rows.select(
         entity_type=ibis.literal(entity_type),
@@ -147,6 +160,10 @@ def _expand(
     )
 
 
+def _name(ids: list[str], index: Any) -> Any:
+    return ibis.cases(*[(index == i, ibis.literal(s)) for i, s in enumerate(ids)], else_=ibis.null("string"))
+
+
 def contact_history(plan: Plan, walked: ir.Table) -> ir.Table:
     w = ibis.window(group_by=walked.contact_id, order_by=walked.ts)
     steps = walked.mutate(prev=walked.post.lag().over(w).coalesce(-1))
@@ -154,7 +171,7 @@ def contact_history(plan: Plan, walked: ir.Table) -> ir.Table:
     steps = steps.select(
         entity_id=steps.contact_id, ts=steps.ts, prev=steps.prev, pre=steps.pre, post=steps.post
     )
-    return _expand(plan, steps, "contact", len(plan.stage_ids), plan.stage_ids, plan.optional)
+    return _expand(steps, "contact", plan.stage_ids, plan.optional)
 
 
 def account_history(plan: Plan, walked: ir.Table, profiles: ir.Table) -> ir.Table:
@@ -181,7 +198,7 @@ def account_history(plan: Plan, walked: ir.Table, profiles: ir.Table) -> ir.Tabl
     steps = per.select(
         entity_id=per.aid, ts=per.ts, prev=per.prev, pre=ibis.greatest(per.st, per.prev), post=per.st
     )
-    return _expand(plan, steps, "account", n, plan.stage_ids, plan.optional)
+    return _expand(steps, "account", plan.stage_ids, plan.optional)
 
 
 def opportunity_history(plan: Plan, ev: ir.Table, as_of: int) -> tuple[ir.Table, ir.Table]:
@@ -227,8 +244,8 @@ def opportunity_history(plan: Plan, ev: ir.Table, as_of: int) -> tuple[ir.Table,
     open_ids = [i for i, out in outcome.items() if out == "open"]
     lost_ids = [i for i, out in outcome.items() if out == "lost"]
 
-    def skip_into(t: ir.Table) -> Any:
-        return t.idx.isin(open_ids) & ~t.pre.isin(lost_ids)
+    def skippable(i: int, pre: Any) -> Any:
+        return ibis.literal(i in open_ids) & ~pre.isin(lost_ids)
 
-    history = _expand(plan, steps, "opportunity", len(ids), ids, [False] * len(ids), skip_into)
+    history = _expand(steps, "opportunity", ids, [False] * len(ids), skippable)
     return history, unknown
