@@ -11,7 +11,7 @@ SEED ?= 7
 .PHONY: run test lint typecheck unit system-deps venv bench docs clean help
 
 help:
-	@echo "make run    build the demo workspace in ./$(WORKSPACE) and show what to try next"
+	@echo "make run    build the demo workspace in ./$(WORKSPACE), derive it, and show the Tier 1 queue"
 	@echo "make test   lint, type-check and run every test (installs what is missing)"
 	@echo "make bench  run the benchmarks in bench/ (not part of the tests)"
 
@@ -30,6 +30,8 @@ system-deps:
 
 run: venv
 	$(BIN)/accord demo $(WORKSPACE) --contacts $(CONTACTS) --seed $(SEED) --force
+	$(BIN)/accord derive -w $(WORKSPACE)
+	$(BIN)/accord leads --tier 1 --limit 10 -w $(WORKSPACE)
 
 lint: venv
 	$(BIN)/ruff check src tests bench
@@ -45,6 +47,8 @@ test: venv system-deps lint typecheck unit
 
 bench: venv
 	$(BIN)/python bench/import_events.py
+	$(BIN)/python bench/generate.py 1M
+	$(BIN)/python bench/derive.py 1M
 
 docs: venv
 	$(BIN)/accord docs spec > docs/spec-reference.md

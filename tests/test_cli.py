@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from accord.cli.main import app
-from accord.ledger.schema import SCHEMA_VERSION
 from accord.cli.reference import cli_reference
+from accord.ledger.schema import SCHEMA_VERSION
 from accord.spec.reference import spec_reference
 
 REPO = Path(__file__).resolve().parent.parent

@@ -239,10 +239,11 @@ def demo(
     exe = _executable()
     root = ws.root
     steps = [
+        (f"{exe} derive -w {root}", "scores, tiers and stage histories"),
+        (f"{exe} leads --tier 1 -w {root}", "the Tier 1 queue with why-now drivers"),
+        (f"{exe} explain CONTACT -w {root}", "one lead, explained"),
         (f"{exe} validate {ws.spec_path}", "the agreement, checked"),
-        (f"{exe} status -w {root}", "what the ledger holds"),
         (f"{exe} import events FILE.csv -w {root} --dry-run", "try a file of your own"),
-        (f"{exe} presets", "known CRM export shapes"),
     ]
     width = max(len(cmd) for cmd, _ in steps)
     out.print("\nWhat to try next:")

@@ -68,7 +68,25 @@ def derive(
     points = cache(state.evaluation_points(plan, state.state_columns(plan, flagged)))
     distincts = [(column, key, cache(table)) for column, key, table in state.distinct_tables(plan, flagged)]
     fitted = cache(scoring.fit_table(plan, profiles))
-    scored = cache(journey.candidates(plan, scoring.score_points(plan, points, distincts, fitted)))
+    narrow = journey.candidates(plan, scoring.score_points(plan, points, distincts, fitted, wide=False))
+    regs = [f"{p}__{r.index}" for r in plan.regressions for p in ("reg", "blk")]
+    scored = cache(
+        narrow.select(
+            "contact_id",
+            "ts",
+            "kind",
+            "fit",
+            "intent",
+            "committee",
+            "score",
+            "tier",
+            "motion",
+            "disposition",
+            "assigned",
+            "candidate",
+            *regs,
+        )
+    )
     step("features and scores", 0.55)
     walked = cache(journey.walk(plan, scored, profiles, cache, _count))
     step("stage machine", 0.75)
@@ -83,58 +101,39 @@ def derive(
         unknown = int(unknown_table.to_pyarrow()["n"][0].as_py() or 0)
     stages = cache(ibis.union(*parts, distinct=False))
     step("stage histories", 0.85)
-    w = walked.select(wc=walked.contact_id, wts=walked.ts, stage_pre=walked.pre, stage_idx=walked.post)
+    w = walked.select(wc=walked.contact_id, wts=walked.ts, stage_idx=walked.post)
     full = scored.join(w, [scored.contact_id == w.wc, scored.ts == w.wts]).drop("wc", "wts")
-    full = full.mutate(
-        stage=_stage_name(plan, full.stage_idx),
-        trigger=ibis.cases(*[(full.kind == k, ibis.literal(v)) for k, v in TRIGGERS.items()]),
-    )
-    full = cache(full)
     out_points = full.select(
-        "contact_id",
-        "ts",
-        "trigger",
-        "fit",
-        "intent",
-        "committee",
-        "score",
-        "tier",
-        "motion",
-        "disposition",
-        "assigned",
-        "candidate",
-        "stage",
+        "contact_id", "ts",
+        trigger=ibis.cases(*[(full.kind == k, ibis.literal(v)) for k, v in TRIGGERS.items()]),
+        fit=full.fit, intent=full.intent, committee=full.committee, score=full.score, tier=full.tier,
+        motion=full.motion, disposition=full.disposition, assigned=full.assigned, candidate=full.candidate,
+        stage=_stage_name(plan, full.stage_idx),
+    )  # fmt: skip
+    at_points = points.filter(points.ts == as_of)
+    at = cache(
+        scoring.with_recent(
+            plan,
+            scoring.score_points(plan, at_points, distincts, fitted, wide=True),
+            state.recent_signals(plan, flagged, as_of),
+        )
     )
-    at = full.filter(full.ts == as_of)
     drivers = cache(scoring.drivers(plan, at))
     top = drivers.filter(drivers.rank == 1).select(
         tc=drivers.contact_id, top_driver=drivers.label, top_driver_points=drivers.points
     )
+    current = walked.filter(walked.ts == as_of).select(cc=walked.contact_id, stage_idx=walked.post)
     entered = history.filter(history.exited_at.isnull()).select(
         hc=history.entity_id, stage_since=history.entered_at
     )
     leads = at.left_join(top, at.contact_id == top.tc).drop("tc")
+    leads = leads.left_join(current, leads.contact_id == current.cc).drop("cc")
     leads = leads.left_join(entered, leads.contact_id == entered.hc).drop("hc")
-    features = list(spec.features)
+    leads = leads.mutate(stage=_stage_name(plan, leads.stage_idx))
     leads = leads.select(
-        "contact_id",
-        "account_id",
-        "fit",
-        "intent",
-        "committee",
-        "score",
-        "tier",
-        "motion",
-        "disposition",
-        "assigned",
-        "stage",
-        "stage_since",
-        "top_driver",
-        "top_driver_points",
-        "pattern_met",
-        "committee_roles",
-        *features,
-    )
+        "contact_id", "account_id", "fit", "intent", "committee", "score", "tier", "motion", "disposition",
+        "assigned", "stage", "stage_since", "top_driver", "top_driver_points", "pattern_met",
+        "committee_roles", *spec.features)  # fmt: skip
     step("drivers and leads", 1.0)
     return Derived(out_points, leads, drivers, stages, unknown, timings)
 

@@ -30,6 +30,7 @@ from accord.spec.model import Spec
 
 _PART = "ACCORD__PART__SENTINEL"
 _AS_OF = 987654321987
+_AT_TABLE = "_accord_realtime_as_of"
 
 
 @dataclass
@@ -75,12 +76,9 @@ class RealTime:
         plan = self.plan
         stream = state.row_flags(plan, state.build_stream(plan, ev, profiles, _AS_OF))
         points = state.evaluation_points(plan, state.state_columns(plan, stream))
-        scored = journey.candidates(
-            plan,
-            scoring.score_points(
-                plan, points, state.distinct_tables(plan, stream), scoring.fit_table(plan, profiles)
-            ),
-        )
+        distincts = state.distinct_tables(plan, stream)
+        fitted = scoring.fit_table(plan, profiles)
+        scored = journey.candidates(plan, scoring.score_points(plan, points, distincts, fitted, wide=False))
         regs = [f"reg__{r.index}" for r in plan.regressions] + [f"blk__{r.index}" for r in plan.regressions]
         self._points_sql = self._prepare(
             backend,
@@ -100,8 +98,14 @@ class RealTime:
                 *regs,
             ).order_by(["contact_id", "ts"]),
         )
-        at = scored.filter(scored.ts == _AS_OF)
-        self._drivers_sql = self._prepare(backend, scoring.drivers(plan, at).order_by(["contact_id", "rank"]))
+        at = scoring.score_points(plan, points.filter(points.ts == _AS_OF), distincts, fitted, wide=True)
+        at = scoring.with_recent(plan, at, state.recent_signals(plan, stream, _AS_OF))
+        self._at_sql = self._prepare(backend, at)
+        # drivers read the few as-of rows many times: compiled against a named table they are put in
+        rows = ibis.table(at.schema(), name=_AT_TABLE)
+        self._drivers_sql = str(
+            ibis.to_sql(scoring.drivers(plan, rows).order_by(["contact_id", "rank"]), dialect="duckdb")
+        )
         self._reasons_sql = (
             f"SELECT ts, type, reason_code, recycle_on_ts FROM ({events_sql(spec)}) "
             "WHERE contact_id = $contact AND ts <= $as_of AND type IN "
@@ -128,7 +132,7 @@ class RealTime:
         if not found:
             raise AccordError(
                 f"no contact '{contact_id}' in the ledger",
-                hint="import the contact first; events alone do not create contacts",
+                hint="a contact exists once it is imported or named by an event",
             )
         params = {"part": found[0]["part"], "as_of": moment}
         points = [p for p in self._rows(self._points_sql, params) if p["contact_id"] == contact_id]
@@ -142,7 +146,12 @@ class RealTime:
         steps, history = walk(self.spec, contact_id, journey_points)
         now = points[-1]
         stage_index = steps[-1][2] if steps else -1
-        drivers = [d for d in self._rows(self._drivers_sql, params) if d["contact_id"] == contact_id]
+        at_rows = self.ledger.con.execute(self._at_sql, params).to_arrow_table()
+        self.ledger.con.register(_AT_TABLE, at_rows)
+        try:
+            drivers = [d for d in self._rows(self._drivers_sql, {}) if d["contact_id"] == contact_id]
+        finally:
+            self.ledger.con.unregister(_AT_TABLE)
         return LeadState(
             contact_id=contact_id,
             as_of=moment,

@@ -43,13 +43,38 @@ def _join_distinct(points: ir.Table, tables: list[tuple[str, str, ir.Table]]) ->
     return points
 
 
+def rule_profile_columns(plan: Plan) -> list[str]:
+    """Profile columns the tier and stage rules read: all the evaluation points need from profiles."""
+    names: set[str] = set()
+    for rule, _, _ in plan.tiers:
+        names |= {plan.journey_scope.fields[n].column for n in rule.names()}
+    for rule in plan.entries:
+        names |= {plan.journey_scope.fields[n].column for n in rule.names()}
+    profile = {f.column for f in plan.profile_scope.fields.values()}
+    return sorted(names & profile)
+
+
 def score_points(
-    plan: Plan, points: ir.Table, distincts: list[tuple[str, str, ir.Table]], fitted: ir.Table
+    plan: Plan,
+    points: ir.Table,
+    distincts: list[tuple[str, str, ir.Table]],
+    fitted: ir.Table,
+    *,
+    wide: bool = True,
 ) -> ir.Table:
-    """Add every score part, the tier, the motion and the handoff state to the evaluation points."""
+    """Add every score part, the tier, the motion and the handoff state to the evaluation points.
+
+    ``wide`` keeps every profile column and every driver part (for the as-of drivers); otherwise only
+    what the tier and stage rules read is joined, which keeps a large score history narrow.
+    """
     spec = plan.spec
     t = _join_distinct(points, distincts)
-    profile_side = fitted.drop("part")
+    keep = (
+        [c for c in fitted.columns if c != "part"]
+        if wide
+        else ["contact_id", "fit", *rule_profile_columns(plan)]
+    )
+    profile_side = fitted.select(*keep)
     t = t.left_join(profile_side, t.contact_id == profile_side.contact_id).drop("contact_id_right")
     decay = ibis.literal(2.0) ** (-t.rel)
     cols: dict[str, Any] = {}
@@ -62,6 +87,8 @@ def score_points(
     cap = spec.scoring.intent.cap
     t = t.mutate(intent_capped=t.intent_sum if cap is None else ibis.least(t.intent_sum, _num(cap)))
     pattern = spec.scoring.intent.require
+    if pattern is not None and "pat_topics" not in t.columns:
+        t = t.mutate(pat_topics=ibis.ifelse(t.pat_days > 0, 1, 0))  # one topic: any intent event has one
     met = (
         ibis.literal(True)
         if pattern is None
@@ -86,12 +113,20 @@ def score_points(
         t = t.mutate(committee_roles=ibis.literal(0), committee=_num(0.0))
     features = {name: t[f"f__{name}"] for name in spec.features}
     t = t.mutate(score=round2(t.fit + t.intent + t.committee), **features)
+    which = ibis.cases(
+        *[
+            (flag(compile_rule(rule, t)), ibis.literal(i, "int64"))
+            for i, (rule, _, _) in enumerate(plan.tiers)
+        ],
+        else_=ibis.null("int64"),
+    )
+    t = t.mutate(tier_index=which)
     tier = ibis.cases(
-        *[(flag(compile_rule(rule, t)), ibis.literal(name)) for rule, name, _ in plan.tiers],
+        *[(t.tier_index == i, ibis.literal(name)) for i, (_, name, _) in enumerate(plan.tiers)],
         else_=ibis.null("string"),
     )
     motion = ibis.cases(
-        *[(flag(compile_rule(rule, t)), ibis.literal(m)) for rule, _, m in plan.tiers],
+        *[(t.tier_index == i, ibis.literal(m)) for i, (_, _, m) in enumerate(plan.tiers)],
         else_=ibis.null("string"),
     )
     code = t.handoff % 4
@@ -103,8 +138,25 @@ def score_points(
     )
 
 
+def with_recent(plan: Plan, leads: ir.Table, recent: ir.Table) -> ir.Table:
+    """Each signal's recent count and latest event as columns, in one join (drivers read them)."""
+    cols: dict[str, Any] = {}
+    for sg in plan.signals:
+        mine = recent.sig == sg.index
+        cols[f"n30__{sg.index}"] = ibis.ifelse(mine, recent.n30, ibis.null("int64")).max()
+        cols[f"last__{sg.index}"] = ibis.ifelse(mine, recent["last"], ibis.null("int64")).max()
+    pivot = recent.group_by(rc=recent.contact_id).aggregate(**cols) if cols else None
+    if pivot is None:
+        return leads
+    return leads.left_join(pivot, leads.contact_id == pivot.rc).drop("rc")
+
+
 def drivers(plan: Plan, leads: ir.Table) -> ir.Table:
-    """The contributions behind each as-of score; they add up to it exactly (after round2)."""
+    """The contributions behind each as-of score; they add up to it exactly (after round2).
+
+    ``leads`` holds the wide as-of scores with the recent-signal columns (see :func:`with_recent`);
+    materialise it first, since every driver reads it.
+    """
     spec = plan.spec
     parts: list[ir.Table] = []
 

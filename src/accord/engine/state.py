@@ -145,6 +145,15 @@ def state_columns(plan: Plan, s: ir.Table) -> ir.Table:
     spec = plan.spec
     s = s.mutate(origin=s.ts.min().over(ibis.window(group_by=s.contact_id)))
     s = s.mutate(rel=(s.ts - s.origin).cast("float64") / plan.half_life)
+    edges: dict[str, Any] = {}  # window inside a window's argument is refused: edges go first
+    for name, feature in spec.features.items():
+        if feature.agg == "count_distinct" and feature.of == "day":
+            group = s.contact_id if feature.scope == "contact" else s.part
+            edges[f"first__{name}"], edges[f"last__{name}"] = _day_edges(s, group, s[f"hit__{name}"])
+    if spec.scoring.intent.require is not None:
+        edges["first__pat"], edges["last__pat"] = _day_edges(s, s.contact_id, s.sig.notnull())
+    if edges:
+        s = s.mutate(**edges)
 
     def by(group: Any, window: int | None = None) -> Any:
         rng = (None, 0) if window is None else (-(window - 1), 0)
@@ -167,18 +176,53 @@ def state_columns(plan: Plan, s: ir.Table) -> ir.Table:
         elif feature.agg == "days_since":
             last = ibis.ifelse(hit, s.ts, ibis.null("int64")).max().over(by(group))
             cols[f"f__{name}"] = (s.ts - last).cast("float64") / 86400.0
+        elif feature.agg == "count_distinct" and feature.of == "day":
+            window = None if feature.window is None else int(feature.window.total_seconds())
+            cols[f"f__{name}"] = _distinct_days(s, group, s[f"first__{name}"], s[f"last__{name}"], window)
     for sg in plan.signals:
         mine = s.sig == sg.index
         growth = ibis.literal(2.0) ** s.rel
         cols[f"is__{sg.index}"] = ibis.ifelse(mine, sg.points * growth, 0.0).sum().over(by(s.contact_id))
-        cols[f"n30__{sg.index}"] = ibis.ifelse(mine, 1, 0).sum().over(by(s.contact_id, DRIVER_COUNT_WINDOW))
-        cols[f"last__{sg.index}"] = ibis.ifelse(mine, s.ts, ibis.null("int64")).max().over(by(s.contact_id))
+    pattern = spec.scoring.intent.require
+    if pattern is not None:
+        window = int(pattern.window.total_seconds())
+        cols["pat_days"] = _distinct_days(s, s.contact_id, s.first__pat, s.last__pat, window)
     if spec.scoring.committee is not None:
         for i, (role, _) in enumerate(plan.committee_roles):
             hit = s.role == role
             cols[f"role__{i}"] = ibis.ifelse(hit, s.ts, ibis.null("int64")).max().over(by(s.part))
     cols["handoff"] = (s.ts * 4 + s.hcode).max().over(by(s.contact_id))
-    return s.mutate(**cols)
+    # only what evaluation_points reads leaves the window step: fewer columns through every sort
+    keep = ["contact_id", "part", "ts", "kind", "known", "rel"]
+    keep += [f"{p}__{r.index}" for r in plan.regressions for p in ("reg", "blk")]
+    return s.select(*keep, **cols)
+
+
+def _day_edges(s: ir.Table, group: Any, hit: Any) -> tuple[Any, Any]:
+    """Is this flagged row the first / the last flagged row of its day (within its group)?"""
+    flagged = ibis.window(group_by=[group, hit], order_by=s.ts)
+    before, after = s.day.lag().over(flagged), s.day.lead().over(flagged)
+    return hit & (before.isnull() | (before != s.day)), hit & (after.isnull() | (after != s.day))
+
+
+def _distinct_days(s: ir.Table, group: Any, first: Any, last: Any, window: int | None) -> Any:
+    """Distinct days of flagged rows in (t - window, t]: days only move forward in time, so the days
+    gone from the window are a prefix, counted by their last flagged row at or before t - window."""
+    started = ibis.ifelse(first, 1, 0).sum().over(ibis.window(group_by=group, order_by=s.ts, range=(None, 0)))
+    if window is None:
+        return started
+    gone = (
+        ibis.ifelse(last, 1, 0).sum().over(ibis.window(group_by=group, order_by=s.ts, range=(None, -window)))
+    )
+    return started - gone.coalesce(0)
+
+
+def recent_signals(plan: Plan, s: ir.Table, as_of: int) -> ir.Table:
+    """Per contact and intent signal: events in the 30 days before as-of and the latest one (drivers)."""
+    mine = s.filter(s.sig.notnull())
+    return mine.group_by([mine.contact_id, mine.sig]).aggregate(
+        n30=ibis.ifelse(mine.ts > as_of - DRIVER_COUNT_WINDOW, 1, 0).sum(), last=mine.ts.max()
+    )
 
 
 def evaluation_points(plan: Plan, s: ir.Table) -> ir.Table:
@@ -186,12 +230,13 @@ def evaluation_points(plan: Plan, s: ir.Table) -> ir.Table:
     spec = plan.spec
     s = s.filter(s.known, s.contact_id.notnull())
     aggs: dict[str, Any] = {"part": s.part.max(), "kind": s.kind.min(), "rel": s.rel.max()}
-    for name, feature in spec.features.items():
-        if feature.agg != "count_distinct":
+    for name, _feature in spec.features.items():
+        if f"f__{name}" in s.columns:
             aggs[f"f__{name}"] = s[f"f__{name}"].max()
     for sg in plan.signals:
-        for prefix in ("is", "n30", "last"):
-            aggs[f"{prefix}__{sg.index}"] = s[f"{prefix}__{sg.index}"].max()
+        aggs[f"is__{sg.index}"] = s[f"is__{sg.index}"].max()
+    if "pat_days" in s.columns:
+        aggs["pat_days"] = s.pat_days.max()
     if spec.scoring.committee is not None:
         for i in range(len(plan.committee_roles)):
             aggs[f"role__{i}"] = s[f"role__{i}"].max()
@@ -207,23 +252,17 @@ def distinct_tables(plan: Plan, s: ir.Table) -> list[tuple[str, str, ir.Table]]:
     spec = plan.spec
     out: list[tuple[str, str, ir.Table]] = []
     for name, feature in spec.features.items():
-        if feature.agg != "count_distinct":
+        if feature.agg != "count_distinct" or feature.of == "day":
             continue
         key = "contact_id" if feature.scope == "contact" else "part"
         value = s.day if feature.of == "day" else s[f"of__{name}"]
         window = None if feature.window is None else int(feature.window.total_seconds())
         out.append((f"f__{name}", key, distinct_counts(s, key, f"hit__{name}", value, window)))
     pattern = spec.scoring.intent.require
-    if pattern is not None:
+    if pattern is not None and pattern.distinct_topics > 1:
+        # with one topic required, any intent event in the window is enough: pat_days >= 1 says so
         intent = s.mutate(intent_hit=s.sig.notnull())
         window = int(pattern.window.total_seconds())
-        out.append(
-            (
-                "pat_days",
-                "contact_id",
-                distinct_counts(intent, "contact_id", "intent_hit", intent.day, window),
-            )
-        )
         topic = intent.topic.coalesce(intent.type)
         out.append(
             ("pat_topics", "contact_id", distinct_counts(intent, "contact_id", "intent_hit", topic, window))
