@@ -68,24 +68,8 @@ def derive(
     points = cache(state.evaluation_points(plan, state.state_columns(plan, flagged)))
     distincts = [(column, key, cache(table)) for column, key, table in state.distinct_tables(plan, flagged)]
     fitted = cache(scoring.fit_table(plan, profiles))
-    narrow = journey.candidates(plan, scoring.score_points(plan, points, distincts, fitted, wide=False))
-    regs = [f"{p}__{r.index}" for r in plan.regressions for p in ("reg", "blk")]
     scored = cache(
-        narrow.select(
-            "contact_id",
-            "ts",
-            "kind",
-            "fit",
-            "intent",
-            "committee",
-            "score",
-            "tier",
-            "motion",
-            "disposition",
-            "assigned",
-            "candidate",
-            *regs,
-        )
+        journey.scored_points(plan, scoring.score_points(plan, points, distincts, fitted, wide=False))
     )
     step("features and scores", 0.55)
     walked = cache(journey.walk(plan, scored, profiles, cache, _count))

@@ -160,6 +160,17 @@ def _expand(
     )
 
 
+POINT_COLUMNS = ("contact_id", "ts", "kind", "fit", "intent", "committee", "score", "tier", "motion",
+                 "disposition", "assigned", "candidate")  # fmt: skip
+"""What the stage machine and the score history read from the scored points."""
+
+
+def scored_points(plan: Plan, scored: ir.Table) -> ir.Table:
+    """The scored points with their candidate stage and regression triggers, and nothing else."""
+    regs = [f"{p}__{r.index}" for r in plan.regressions for p in ("reg", "blk")]
+    return candidates(plan, scored).select(*POINT_COLUMNS, *regs)
+
+
 def _name(ids: list[str], index: Any) -> Any:
     return ibis.cases(*[(index == i, ibis.literal(s)) for i, s in enumerate(ids)], else_=ibis.null("string"))
 

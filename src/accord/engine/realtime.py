@@ -78,26 +78,10 @@ class RealTime:
         points = state.evaluation_points(plan, state.state_columns(plan, stream))
         distincts = state.distinct_tables(plan, stream)
         fitted = scoring.fit_table(plan, profiles)
-        scored = journey.candidates(plan, scoring.score_points(plan, points, distincts, fitted, wide=False))
-        regs = [f"reg__{r.index}" for r in plan.regressions] + [f"blk__{r.index}" for r in plan.regressions]
-        self._points_sql = self._prepare(
-            backend,
-            scored.select(
-                "contact_id",
-                "ts",
-                "kind",
-                "fit",
-                "intent",
-                "committee",
-                "score",
-                "tier",
-                "motion",
-                "disposition",
-                "assigned",
-                "candidate",
-                *regs,
-            ).order_by(["contact_id", "ts"]),
+        scored = journey.scored_points(
+            plan, scoring.score_points(plan, points, distincts, fitted, wide=False)
         )
+        self._points_sql = self._prepare(backend, scored.order_by(["contact_id", "ts"]))
         at = scoring.score_points(plan, points.filter(points.ts == _AS_OF), distincts, fitted, wide=True)
         at = scoring.with_recent(plan, at, state.recent_signals(plan, stream, _AS_OF))
         self._at_sql = self._prepare(backend, at)
