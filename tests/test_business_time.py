@@ -82,8 +82,8 @@ def test_add_equals_counting_minutes(case: tuple[BusinessCalendar, int], minutes
     assert cal.between(start, deadline) == 60 * minutes
 
 
-def ny(*args: int) -> int:
-    return int(datetime(*args, tzinfo=ZoneInfo("America/New_York")).timestamp())
+def ny(year: int, month: int, day: int, hour: int, minute: int) -> int:
+    return int(datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("America/New_York")).timestamp())
 
 
 def test_starter_calendar_with_lunch_and_holidays(starter_spec: object) -> None:

@@ -13,6 +13,7 @@ business time walks whole days and intervals: O(days), never O(minutes).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -71,7 +72,7 @@ def _local_window(zone: ZoneInfo, local_start: int, local_end: int) -> list[Inte
     lo, hi = local_start - 2 * DAY, local_end + 2 * DAY
     cuts = [lo, *_changes(zone, lo, hi), hi]
     pieces: list[Interval] = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         o = _offset(zone, a)
         s, e = max(a, local_start - o), min(b, local_end - o)
         if s < e:
