@@ -146,6 +146,11 @@ class BusinessCalendar:
     def _has_hours(self) -> bool:
         return any(self.weekly)
 
+    def working_day(self) -> int:
+        """Seconds in an average working day: what "1 business day" means on this calendar."""
+        days = [sum(e - s for s, e in hours) * 60 for hours in self.weekly if hours]
+        return sum(days) // len(days) if days else 0
+
     def is_open(self, ts: int) -> bool:
         day = self.local_date(ts)
         for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
