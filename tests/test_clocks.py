@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from accord.domain.calendar import BusinessCalendar
-from accord.domain.clocks import Clocks, Happening
+from accord.domain.clocks import Clock, Clocks, Happening
 from accord.domain.routing import RepState, Router
 from accord.spec.model import Spec
 
@@ -22,8 +22,8 @@ def clocks(spec: Spec) -> Clocks:
     return Clocks(spec, lambda _owner: cal)
 
 
-def by_sla(spec: Spec, events: list[Happening], as_of: int) -> dict[str, list]:
-    out: dict[str, list] = {}
+def by_sla(spec: Spec, events: list[Happening], as_of: int) -> dict[str, list[Clock]]:
+    out: dict[str, list[Clock]] = {}
     for c in clocks(spec).for_contact("c1", events, as_of):
         out.setdefault(c.sla, []).append(c)
     return out
