@@ -30,8 +30,8 @@ system-deps:
 
 run: venv
 	$(BIN)/accord demo $(WORKSPACE) --contacts $(CONTACTS) --seed $(SEED) --force
-	$(BIN)/accord derive -w $(WORKSPACE)
 	$(BIN)/accord leads --tier 1 --limit 10 -w $(WORKSPACE)
+	$(BIN)/accord sla -w $(WORKSPACE)
 
 lint: venv
 	$(BIN)/ruff check src tests bench

@@ -90,12 +90,6 @@ def test_attempt_cadence(starter_spec: Spec) -> None:
     assert ft.cadence_status == "breached"
 
 
-def test_motion_filter_limits_sla_to_tier_one(starter_spec: Spec) -> None:
-    events = [Happening(ny(11, 23, 10), "assigned", "sam")]
-    c = clocks(starter_spec).for_contact("c1", events, ny(11, 23, 16), motion_at=lambda _t: "nurture")
-    assert c == []
-
-
 def test_round_robin_is_fair_and_skips_who_cannot_take_leads(starter_spec: Spec) -> None:
     router = Router(starter_spec)
     row = {"region": "na", "account__employees": 300}

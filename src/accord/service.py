@@ -118,6 +118,7 @@ class DemoResult:
     counts: dict[str, int]
     summary: dict[str, int]
     seconds: float
+    tick: Any = None
 
 
 def build_demo(
@@ -128,8 +129,13 @@ def build_demo(
     as_of: datetime,
     force: bool = False,
     progress: Progress | None = None,
+    run: bool = True,
 ) -> DemoResult:
-    """A workspace with the starter agreement and a generated B2B world in its ledger."""
+    """A workspace with the starter agreement and a generated B2B world in its ledger.
+
+    With ``run`` (the default) the world is then derived and ticked as of its last instant, as if
+    Accord had been running all along: clocks, breaches and escalations are in the ledger too.
+    """
     import time
 
     from accord.demo.world import generate
@@ -139,20 +145,34 @@ def build_demo(
     fresh = not root.exists()
     ws = init_workspace(root, force=force)
     try:
+        share = 0.35 if run else 0.8
         world = generate(
-            ws.spec, contacts=contacts, seed=seed, as_of=as_of, progress=lambda phase, f: say(phase, 0.8 * f)
+            ws.spec,
+            contacts=contacts,
+            seed=seed,
+            as_of=as_of,
+            progress=lambda phase, f: say(phase, share * f),
         )
         tables = world.tables()
         with ws.ledger() as ledger:
             stager = Stager("UTC")
             try:
                 for i, (kind, data) in enumerate(tables.items()):
-                    say(f"writing {kind}", 0.8 + 0.2 * i / len(tables))
+                    say(f"writing {kind}", share + 0.1 * i / len(tables))
                     batch = stager.stage_typed(kind, data, label=f"demo:{kind}")
                     ledger.commit(batch, f"demo_{kind}_{seed}", as_of)
             finally:
                 stager.close()
             counts = ledger.counts()
+        tick_result = None
+        if run:
+            run_derive(ws, as_of=as_of, progress=lambda phase, f: say(phase, 0.5 + 0.45 * f))
+            from accord.handoffs.tick import tick
+
+            say("ticking clocks", 0.97)
+            with ws.ledger() as ledger:
+                tick_result = tick(ledger, ws.spec, int(as_of.replace(microsecond=0).timestamp()))
+                counts = ledger.counts()
     except BaseException:
         # A half-built demo is worse than none: remove what this call created.
         if fresh:
@@ -162,7 +182,7 @@ def build_demo(
             ws.spec_path.unlink(missing_ok=True)
         raise
     say("done", 1.0)
-    return DemoResult(ws, counts, world.summary(), time.perf_counter() - started)
+    return DemoResult(ws, counts, world.summary(), time.perf_counter() - started, tick_result)
 
 
 @dataclass
@@ -418,3 +438,81 @@ def leads(
         )
     run["tier"] = tier
     return rows, run
+
+
+def run_tick(
+    ws: Workspace,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    derive_first: bool = True,
+    send: bool = True,
+) -> Any:
+    """Derive as of now, route new MQLs, advance every SLA clock, write due notices and escalations,
+    then deliver webhooks."""
+    from accord.handoffs.tick import tick
+    from accord.handoffs.webhooks import dispatch
+
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    if derive_first:
+        run_derive(ws, as_of=moment, progress=progress)
+    with ws.ledger() as ledger:
+        result = tick(ledger, ws.spec, int(moment.timestamp()))
+        result.delivery = dispatch(ledger, ws.spec) if send and ws.spec.notifications.webhooks else None
+    return result
+
+
+def disposition(
+    ws: Workspace,
+    contact: str,
+    kind: str,
+    by: str,
+    *,
+    at: datetime | None = None,
+    reason: str | None = None,
+    recycle_on: Any = None,
+    note: str | None = None,
+) -> Any:
+    """Record accept / reject / recycle for a lead, refused with a reason when it does not hold."""
+    from accord.handoffs.dispositions import record
+
+    moment = int((at or datetime.now(UTC)).timestamp())
+    with ws.ledger() as ledger:
+        return record(
+            ledger, ws.spec, contact, kind, by, at=moment, reason=reason, recycle_on=recycle_on, note=note
+        )
+
+
+def owner_queue(ws: Workspace, owner: str, *, now: datetime | None = None) -> list[Any]:
+    from accord.handoffs.report import queue
+    from accord.spec.rules import suggest
+
+    if owner not in ws.spec.people:
+        close = suggest(owner, list(ws.spec.people))
+        raise WorkspaceError(
+            f"unknown person '{owner}'",
+            hint=f"did you mean '{close}'?" if close else "use a person id from the spec's people:",
+        )
+    moment = int((now or datetime.now(UTC)).timestamp())
+    with ws.ledger(read_only=True) as ledger:
+        return queue(ledger, ws.spec, owner, moment)
+
+
+def sla(
+    ws: Workspace,
+    *,
+    now: datetime | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    from accord.handoffs.report import sla_report
+
+    moment = int((now or datetime.now(UTC)).timestamp())
+    with ws.ledger(read_only=True) as ledger:
+        return sla_report(
+            ledger,
+            ws.spec,
+            moment,
+            int(since.timestamp()) if since else None,
+            int(until.timestamp()) if until else None,
+        )

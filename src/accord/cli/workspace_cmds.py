@@ -213,7 +213,7 @@ def demo(
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a workspace already in the folder.")] = False,
 ) -> None:
-    """Build a workspace with the starter agreement and a year of a realistic B2B world."""
+    """A workspace with the starter agreement and a year of a realistic B2B world, derived and ticked."""
     moment = _parse_as_of(as_of)
     with progress_bar(transient=True) as bar:
         task = bar.add_task("building the demo world", total=1.0)
@@ -233,17 +233,27 @@ def demo(
     for kind, n in result.counts.items():
         table.add_row(kind, f"{n:,}")
     out.print(table)
+    if result.tick is not None:
+        t = result.tick
+        out.print(
+            "derived and ticked: clocks "
+            + ", ".join(f"{k} {v}" for k, v in sorted(t.clocks.items()))
+            + "; written "
+            + ", ".join(f"{k} {v}" for k, v in t.written.items()),
+            soft_wrap=True,
+        )
     interesting = {k: v for k, v in result.summary.items() if k not in result.counts}
     if interesting:
         out.print("  " + ", ".join(f"{k}: {v:,}" for k, v in interesting.items()), soft_wrap=True)
     exe = _executable()
     root = ws.root
     steps = [
-        (f"{exe} derive -w {root}", "scores, tiers and stage histories"),
         (f"{exe} leads --tier 1 -w {root}", "the Tier 1 queue with why-now drivers"),
         (f"{exe} explain CONTACT -w {root}", "one lead, explained"),
+        (f"{exe} sla -w {root}", "SLA compliance, speed-to-lead, acceptance"),
+        (f"{exe} queue sam -w {root}", "one rep's queue by deadline"),
+        (f"{exe} tick -w {root}", "route new MQLs, advance clocks (run it often)"),
         (f"{exe} validate {ws.spec_path}", "the agreement, checked"),
-        (f"{exe} import events FILE.csv -w {root} --dry-run", "try a file of your own"),
     ]
     width = max(len(cmd) for cmd, _ in steps)
     out.print("\nWhat to try next:")

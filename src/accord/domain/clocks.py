@@ -1,5 +1,8 @@
 """SLA clocks: start, stop, deadline in the owner's business hours, status, cadence, escalations.
 
+Every start event of an SLA starts a clock (every assignment is a promise to touch the lead, whatever
+its tier); routing decides which leads get assigned in the first place.
+
 Pure: a contact's handoff events in, its clocks out, as of any instant. A clock starts at each start
 event of its SLA (an assignment, say) and belongs to the owner at that moment; the next start of the
 same SLA (a reassignment) supersedes it, so every owner gets a fresh clock of their own. The clock
@@ -73,11 +76,6 @@ class Clocks:
         self.spec = spec
         self.calendar_of = calendar_of
 
-    def applies(self, sla_id: str, motion: str | None) -> bool:
-        """An SLA listed by some motion applies only to leads in such a motion; unlisted SLAs always."""
-        listing = [m for m, motion_def in self.spec.motions.items() if sla_id in motion_def.slas]
-        return not listing or motion in listing
-
     def manager_of(self, person: str | None) -> str | None:
         if person is None or person not in self.spec.people:
             return None
@@ -101,7 +99,6 @@ class Clocks:
         as_of: int,
         *,
         stage_entries: Sequence[tuple[int, str]] = (),
-        motion_at: Callable[[int], str | None] | None = None,
     ) -> list[Clock]:
         """Every clock of one contact as of ``as_of`` (events after it are ignored)."""
         events = sorted((h for h in happenings if h.ts <= as_of), key=lambda h: (h.ts, h.event_id))
@@ -114,8 +111,6 @@ class Clocks:
                 starts = [ts for ts, stage in stage_entries if stage == sla.start.stage and ts <= as_of]
             starts = sorted(set(starts))
             for i, t0 in enumerate(starts):
-                if motion_at is not None and not self.applies(sla_id, motion_at(t0)):
-                    continue
                 nxt = starts[i + 1] if i + 1 < len(starts) else None
                 out.append(self._clock(contact_id, sla_id, sla, t0, nxt, _owner(owners, t0), events, as_of))
         return out

@@ -235,6 +235,19 @@ MIGRATIONS: tuple[Migration, ...] = (
   timings JSON
 )""",
     )),
+    Migration(3, "webhook deliveries: every attempt to tell an endpoint about a decision", (
+        """CREATE TABLE webhook_deliveries (
+  delivery_id VARCHAR NOT NULL,
+  webhook_id VARCHAR NOT NULL,
+  event_id VARCHAR NOT NULL,
+  attempt INTEGER NOT NULL,
+  attempted_at TIMESTAMPTZ NOT NULL,
+  outcome VARCHAR NOT NULL,
+  http_status INTEGER,
+  error VARCHAR,
+  PRIMARY KEY (delivery_id, attempt)
+)""",
+    )),
 )  # fmt: skip
 """Ordered schema changes; a workspace records which it has and applies the rest on open."""
 

@@ -793,6 +793,36 @@ ImportKind = Literal[
 ]
 
 
+NotifiedEvent = Literal["assigned", "sla_at_risk", "sla_breached", "escalated"]
+NOTIFIED: tuple[NotifiedEvent, ...] = ("assigned", "sla_at_risk", "sla_breached", "escalated")
+
+
+class Webhook(Model):
+    """An endpoint told about Accord's decisions, with a signature it can check."""
+
+    id: Id = Field(description="Name of the endpoint, recorded with each delivery.")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://")] = Field(description="Where to POST.")
+    events: list[NotifiedEvent] = Field(
+        default_factory=lambda: list(NOTIFIED),
+        description="Which decisions to send.",
+    )
+    secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")] = Field(
+        "ACCORD_WEBHOOK_SECRET",
+        description="Environment variable holding the HMAC-SHA256 key (never the key itself).",
+    )
+    max_attempts: int = Field(6, ge=1, le=20, description="Attempts per event before it is given up on.")
+    backoff: Duration = Field(
+        timedelta(seconds=1), description="Wait before the first retry; doubles each time."
+    )
+    timeout: Duration = Field(timedelta(seconds=5), description="How long one attempt may take.")
+
+
+class Notifications(Model):
+    """Outbound webhooks for assignments, at-risk and breached clocks, and escalations."""
+
+    webhooks: list[Webhook] = Field(default_factory=list, description="Endpoints.")
+
+
 class ImportMapping(Model):
     """How one recurring export maps onto the ledger, so `accord import --mapping NAME` needs no flags."""
 
@@ -837,6 +867,7 @@ class Spec(Model):
     revenue_plan: RevenuePlan | None = Field(None, description="The one revenue plan.")
     agreement: Agreement = Field(default_factory=Agreement, description="The signed SLA's commitments.")
     governance: Governance = Field(description="Approvers, tie-breaker, cadence.")
+    notifications: Notifications = Field(default_factory=Notifications, description="Outbound webhooks.")
     imports: dict[Id, ImportMapping] = Field(
         default_factory=dict, description="Saved column mappings for recurring imports."
     )

@@ -1,0 +1,235 @@
+"""Handoff commands: tick, queue, sla, and the three dispositions (accept, reject, recycle)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from accord import service
+from accord.cli.app import WorkspaceOpt, app, handled, out, progress_bar
+from accord.cli.derive_cmds import parse_instant
+from accord.errors import AccordError
+
+NowOpt = Annotated[
+    str | None, typer.Option("--now", help="Act as of this instant (ISO, UTC) [default: now].")
+]
+ByOpt = Annotated[
+    str, typer.Option("--by", help="Person id of who dispositions (the owner or their manager).")
+]
+
+
+def _when(ts: int | None, zone: ZoneInfo) -> str:
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).astimezone(zone).strftime("%a %d %b %H:%M")
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+@app.command()
+@handled
+def tick(now: NowOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """Route new MQLs, advance every SLA clock, write due at-risk/breach notices and escalations.
+
+    Running it twice writes nothing new: every decision's event id says what it decided.
+    """
+    ws = service.locate(workspace)
+    with progress_bar() as bar:
+        task = bar.add_task("tick", total=1.0)
+        result = service.run_tick(
+            ws,
+            now=parse_instant(now, "--now"),
+            progress=lambda phase, f: bar.update(task, description=phase, completed=f * 0.8),
+        )
+    zone = ZoneInfo(ws.spec.workspace.timezone)
+    out.print(f"[green]tick[/green] as of {_when(result.as_of, zone)} ({ws.spec.workspace.timezone})")
+    for contact, d in result.routed:
+        out.print(f"  assigned {contact} -> {d.owner}: {d.why}", soft_wrap=True)
+    for contact, d in result.unrouted:
+        out.print(f"  [yellow]not assigned[/yellow] {contact}: {d.why}", soft_wrap=True)
+    written = ", ".join(f"{k} {v}" for k, v in result.written.items())
+    out.print(f"new events: {written}")
+    out.print("clocks: " + ", ".join(f"{k} {v}" for k, v in sorted(result.clocks.items())))
+    if result.delivery is not None:
+        d = result.delivery
+        out.print(
+            f"webhooks: sent {sum(d.sent.values())}, failed {sum(d.failed.values())}, "
+            f"gave up {sum(d.gave_up.values())}"
+        )
+        for hook, why in d.skipped.items():
+            out.print(f"  [yellow]{hook} skipped:[/yellow] {why}")
+
+
+@app.command()
+@handled
+def queue(
+    owner: Annotated[str, typer.Argument(help="Person id whose queue to show.")],
+    now: NowOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """A rep's leads, most urgent deadline first, each with its clocks and why-now driver."""
+    ws = service.locate(workspace)
+    moment = parse_instant(now, "--now")
+    items = service.owner_queue(ws, owner, now=moment)
+    person = ws.spec.people[owner]
+    zone = ZoneInfo(
+        ws.spec.calendars[
+            ws.spec.people[owner].calendar or ws.spec.workspace.calendar or next(iter(ws.spec.calendars))
+        ].timezone
+    )
+    table = Table(title=f"{person.name}: {len(items)} leads", title_justify="left")
+    for col in ("contact", "name", "account", "score", "tier", "status", "next deadline", "why now"):
+        table.add_column(col, no_wrap=col in ("contact", "score", "tier"))
+    for item in items:
+        states = ", ".join(f"{c.sla} {c.status.replace('_', ' ')}" for c in item.clocks) or item.latest
+        driver = f"{item.top_driver} {item.top_points:+g}" if item.top_driver else ""
+        table.add_row(
+            item.contact_id,
+            item.name,
+            item.account or "",
+            f"{item.score:g}" if item.score is not None else "",
+            item.tier or "",
+            states,
+            _when(item.next_deadline, zone),
+            driver,
+        )
+    out.print(table)
+    out.print(
+        f"[dim]times in {zone.key}; "
+        f"disposition with `accord accept|reject|recycle CONTACT --by {owner}`[/dim]"
+    )
+
+
+@app.command()
+@handled
+def sla(
+    now: NowOpt = None,
+    since: Annotated[str | None, typer.Option(help="Only clocks started at or after (ISO).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only clocks started before (ISO).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """SLA compliance, speed-to-lead, MQL acceptance rate and rejection reasons."""
+    ws = service.locate(workspace)
+    report = service.sla(
+        ws,
+        now=parse_instant(now, "--now"),
+        since=parse_instant(since, "--since"),
+        until=parse_instant(until, "--until"),
+    )
+    table = Table(
+        "SLA",
+        "met",
+        "breached",
+        "open",
+        "at risk",
+        "reassigned",
+        "compliance",
+        "target",
+        title="clocks",
+        title_justify="left",
+    )
+    for line in report.lines:
+        c = line.counts
+        table.add_row(
+            line.name,
+            str(c["met"]),
+            str(c["breached"]),
+            str(c["open"]),
+            str(c["at_risk"]),
+            str(c["reassigned"]),
+            _share(line.compliance),
+            _share(line.target) if line.target else "",
+        )
+    out.print(table)
+    s = report.speed
+    if s["n"]:
+        out.print(
+            f"speed-to-lead ({s['n']} first touches, business time): p50 {s['p50_minutes']:.0f} min, "
+            f"p90 {s['p90_minutes']:.0f} min; within 5 min {_share(s['within_5_minutes'])}, "
+            f"within 1 h {_share(s['within_1_hour'])}"
+        )
+    a = report.acceptance
+    status = (
+        ""
+        if a["rate"] is None
+        else (" [green]on target[/green]" if a["rate"] >= a["target"] else " [red]below target[/red]")
+    )
+    out.print(
+        f"MQL acceptance: {_share(a['rate'])} ({a['accepted']} accepted, {a['rejected']} rejected, "
+        f"{a['recycled']} recycled; target {_share(a['target'])}){status}"
+    )
+    if report.reasons:
+        reasons = Table(
+            "reason", "code", "rejections", "share", title="rejection reasons", title_justify="left"
+        )
+        for code, label, n, share in report.reasons:
+            reasons.add_row(label, code, str(n), _share(share))
+        out.print(reasons)
+    if report.escalations:
+        out.print("escalations: " + ", ".join(f"{k} {v}" for k, v in report.escalations.items()))
+
+
+def _disposition(
+    contact: str,
+    kind: str,
+    by: str,
+    workspace: WorkspaceOpt,
+    reason: str | None = None,
+    on: str | None = None,
+    note: str | None = None,
+) -> None:
+    ws = service.locate(workspace)
+    recycle_on = None
+    if on is not None:
+        try:
+            recycle_on = date.fromisoformat(on)
+        except ValueError:
+            raise AccordError(f"--on '{on}' is not a date", hint="write it as YYYY-MM-DD") from None
+    result = service.disposition(ws, contact, kind, by, reason=reason, recycle_on=recycle_on, note=note)
+    extra = f" ({result.reason_code})" if result.reason_code else ""
+    extra += f" until {result.recycle_on}" if result.recycle_on else ""
+    out.print(f"[green]{result.type}[/green] {contact} by {by}{extra}")
+
+
+@app.command()
+@handled
+def accept(
+    contact: Annotated[str, typer.Argument(help="Contact id.")],
+    by: ByOpt,
+    note: Annotated[str | None, typer.Option(help="Free text kept with the event.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Accept a lead: Sales takes it on."""
+    _disposition(contact, "accept", by, workspace, note=note)
+
+
+@app.command()
+@handled
+def reject(
+    contact: Annotated[str, typer.Argument(help="Contact id.")],
+    by: ByOpt,
+    reason: Annotated[str | None, typer.Option(help="Reason code from the spec (required).")] = None,
+    note: Annotated[str | None, typer.Option(help="Free text kept with the event.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Reject a lead with a reason code; it regresses as the journey says."""
+    _disposition(contact, "reject", by, workspace, reason=reason, note=note)
+
+
+@app.command()
+@handled
+def recycle(
+    contact: Annotated[str, typer.Argument(help="Contact id.")],
+    by: ByOpt,
+    on: Annotated[str | None, typer.Option(help="Date it becomes eligible again (YYYY-MM-DD).")] = None,
+    note: Annotated[str | None, typer.Option(help="Free text kept with the event.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Give a lead back to nurture until a date; routing picks it up again when it qualifies."""
+    _disposition(contact, "recycle", by, workspace, on=on, note=note)

@@ -1,0 +1,109 @@
+"""What handoffs read from a workspace: handoff events per contact, owners, motions, calendars."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from accord.domain.calendar import BusinessCalendar
+from accord.domain.clocks import Clock, Clocks, Happening
+from accord.ledger.store import Ledger
+from accord.spec.model import Spec
+
+HANDOFF_TYPES = ("assigned", "accepted", "rejected", "recycled")
+
+
+def calendar_id(spec: Spec, person: str | None) -> str | None:
+    """A person's calendar: their own, else their team's, else the workspace default."""
+    if person is not None and person in spec.people:
+        own = spec.people[person].calendar
+        if own:
+            return own
+        team = next((t for t in spec.teams.values() if person in t.members and t.calendar), None)
+        if team is not None:
+            return team.calendar
+    return spec.workspace.calendar or next(iter(spec.calendars), None)
+
+
+@dataclass
+class HandoffView:
+    """One read of the ledger's handoff facts as of an instant, with calendars built once."""
+
+    ledger: Ledger
+    spec: Spec
+    as_of: int
+    _calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
+
+    def calendar(self, person: str | None) -> BusinessCalendar:
+        cid = calendar_id(self.spec, person)
+        if cid is None:
+            raise ValueError("the spec has no calendar")
+        if cid not in self._calendars:
+            year = datetime.fromtimestamp(self.as_of, UTC).year
+            years = range(year - 12, year + 3)
+            self._calendars[cid] = BusinessCalendar.from_spec(self.spec.calendars[cid], years=years)
+        return self._calendars[cid]
+
+    @cached_property
+    def clock_types(self) -> tuple[str, ...]:
+        types = set(HANDOFF_TYPES)
+        for sla in self.spec.slas.values():
+            if sla.start.event:
+                types.add(sla.start.event)
+            types.update(sla.stop.events)
+            if sla.cadence is not None:
+                types.update(sla.cadence.events)
+        return tuple(sorted(types))
+
+    @cached_property
+    def happenings(self) -> dict[str, list[Happening]]:
+        """Per contact, its events of the types clocks and handoffs read, up to as-of."""
+        placeholders = ", ".join("?" for _ in self.clock_types)
+        rows = self.ledger.con.execute(
+            f"SELECT contact_id, CAST(floor(epoch(occurred_at)) AS BIGINT), type, actor_id, event_id "
+            f"FROM events WHERE contact_id IS NOT NULL AND type IN ({placeholders}) "
+            f"AND occurred_at <= to_timestamp(?) ORDER BY contact_id, occurred_at, event_id",
+            [*self.clock_types, self.as_of],
+        ).fetchall()
+        out: dict[str, list[Happening]] = defaultdict(list)
+        for cid, ts, kind, actor, eid in rows:
+            out[cid].append(Happening(int(ts), kind, actor, eid))
+        return dict(out)
+
+    def owner(self, contact: str) -> tuple[str | None, Happening | None]:
+        """The current owner (latest assignment) and the latest handoff event."""
+        handoffs = [h for h in self.happenings.get(contact, []) if h.type in HANDOFF_TYPES]
+        owner = next((h.actor for h in reversed(handoffs) if h.type == "assigned"), None)
+        return owner, (handoffs[-1] if handoffs else None)
+
+    @cached_property
+    def stage_entries(self) -> dict[str, list[tuple[int, str]]]:
+        if not any(s.start.stage for s in self.spec.slas.values()) or not self._has("derived_stages"):
+            return {}
+        rows = self.ledger.con.execute(
+            "SELECT entity_id, CAST(epoch(entered_at) AS BIGINT), stage FROM derived_stages "
+            "WHERE entity_type = 'contact' AND NOT skipped"
+        ).fetchall()
+        out: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for cid, ts, stage in rows:
+            out[cid].append((int(ts), stage))
+        return dict(out)
+
+    def clocks(self, contacts: Iterable[str] | None = None) -> list[Clock]:
+        engine = Clocks(self.spec, self.calendar)
+        chosen = list(self.happenings) if contacts is None else list(contacts)
+        out: list[Clock] = []
+        for cid in chosen:
+            out += engine.for_contact(
+                cid, self.happenings.get(cid, []), self.as_of, stage_entries=self.stage_entries.get(cid, ())
+            )
+        return out
+
+    def _has(self, table: str) -> bool:
+        rows = self.ledger.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchall()
+        return bool(rows[0][0])
