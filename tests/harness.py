@@ -42,6 +42,17 @@ def load_ledger(
 ) -> Ledger:
     """A real ledger file holding exactly these records (inserted directly, in the given order)."""
     ledger = Ledger.create(path)
+    fill(ledger, contacts, accounts, events)
+    return ledger
+
+
+def fill(
+    ledger: Ledger,
+    contacts: Mapping[str, Mapping[str, Any]],
+    accounts: Mapping[str, Mapping[str, Any]],
+    events: Sequence[Event],
+) -> None:
+    """Insert records straight into a ledger (tests build exact situations this way)."""
     rows = {
         "contacts": [{"contact_id": cid, **{k: v for k, v in c.items() if k != "attributes"},
                       "attributes": c.get("attributes")} for cid, c in contacts.items()],
@@ -63,7 +74,6 @@ def load_ledger(
             f"SELECT {', '.join(cols[:-1])}, {table.extra}::JSON, md5(random()::VARCHAR), now() FROM incoming"
         )
         ledger.con.unregister("incoming")
-    return ledger
 
 
 def run_engine(ledger: Ledger, spec: Spec, as_of: int, backend: Any = None) -> tuple[Derived, Materializer]:
