@@ -59,6 +59,7 @@ class Options:
     label: str
     threads: int
     memory_limit: str | None
+    max_temp: str | None
     preserve_order: bool
     pandas_limit: int | None
     skip_pandas: bool
@@ -81,11 +82,16 @@ def parse(argv: list[str]) -> tuple[Options, str | None]:
     ap.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2: the machine)")
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 12GB (spills beyond)")
     ap.add_argument(
+        "--max-temp", default=None, help="DuckDB max_temp_directory_size, e.g. 50GB (fail, not fill the disk)"
+    )
+    ap.add_argument(
         "--preserve-order", action="store_true", help="keep DuckDB's preserve_insertion_order (default off)"
     )
     ap.add_argument("--part", choices=["floor", "engine", "pandas", "check"], help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    opts = Options(a.label, a.threads, a.memory_limit, a.preserve_order, a.pandas_limit, a.skip_pandas)
+    opts = Options(
+        a.label, a.threads, a.memory_limit, a.max_temp, a.preserve_order, a.pandas_limit, a.skip_pandas
+    )
     return opts, a.part
 
 
@@ -104,6 +110,8 @@ def duckdb_config(opts: Options) -> dict[str, Any]:
     }
     if opts.memory_limit:
         config["memory_limit"] = opts.memory_limit
+    if opts.max_temp:
+        config["max_temp_directory_size"] = opts.max_temp
     return config
 
 
@@ -142,9 +150,15 @@ def part_engine(opts: Options) -> dict[str, Any]:
     con = ibis.duckdb.connect(**duckdb_config(opts))
     cache = Materializer(con)
     t0 = time.perf_counter()
+
+    def progress(phase: str, _fraction: float) -> None:
+        """On stderr as it happens: if a large run dies, the log still says how far it got."""
+        at = time.perf_counter() - t0
+        print(f"    engine: {phase} done at {at:,.1f} s, peak RSS {peak_rss_mb():,.0f} MB", file=sys.stderr)
+
     ev = con.read_parquet(str(opts.folder / "ev.parquet"))
     profiles = con.read_parquet(str(opts.folder / "profiles.parquet"))
-    d = derive(plan, ev, profiles, AS_OF_TS, cache=cache)
+    d = derive(plan, ev, profiles, AS_OF_TS, cache=cache, progress=progress)
     outputs = {name: cache(getattr(d, name)) for name in ("points", "leads", "drivers", "stages")}
     seconds = time.perf_counter() - t0
     rss = peak_rss_mb()
@@ -285,6 +299,8 @@ def main(argv: list[str]) -> None:
     base = [opts.label, "--threads", str(opts.threads)]
     if opts.memory_limit:
         base += ["--memory-limit", opts.memory_limit]
+    if opts.max_temp:
+        base += ["--max-temp", opts.max_temp]
     if opts.preserve_order:
         base.append("--preserve-order")
     if opts.skip_pandas:
@@ -317,6 +333,7 @@ def report(
     print(
         f"date: {started:%Y-%m-%d %H:%M} UTC; DuckDB threads={opts.threads}, "
         f"memory_limit={opts.memory_limit or 'default (80% of RAM)'}, "
+        f"max_temp_directory_size={opts.max_temp or 'default (90% of free disk)'}, "
         f"preserve_insertion_order={opts.preserve_order}, spill to {opts.scratch / 'spill'}"
     )
     for name, result in (("floor", floor), ("engine", engine), ("pandas", pandas), ("check", check)):

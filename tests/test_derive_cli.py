@@ -19,9 +19,8 @@ AS_OF = "2026-11-02T12:00:00Z"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("derive") / "demo"
-    result = CliRunner().invoke(
-        app, ["demo", str(root), "--contacts", "400", "--seed", "11", "--as-of", AS_OF]
-    )
+    args = ["demo", str(root), "--contacts", "400", "--seed", "11", "--as-of", AS_OF, "--no-derive"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return root
 

@@ -212,6 +212,9 @@ def demo(
         str | None, typer.Option(help="End of the generated year (ISO, UTC) [default: now].")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a workspace already in the folder.")] = False,
+    derive: Annotated[
+        bool, typer.Option("--derive/--no-derive", help="Derive and tick the world once built.")
+    ] = True,
 ) -> None:
     """A workspace with the starter agreement and a year of a realistic B2B world, derived and ticked."""
     moment = _parse_as_of(as_of)
@@ -222,7 +225,7 @@ def demo(
             bar.update(task, description=phase, completed=fraction)
 
         result = service.build_demo(
-            directory, contacts=contacts, seed=seed, as_of=moment, force=force, progress=say
+            directory, contacts=contacts, seed=seed, as_of=moment, force=force, progress=say, run=derive
         )
     ws = result.workspace
     out.print(
