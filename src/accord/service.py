@@ -197,10 +197,38 @@ class DeriveResult:
     unknown_opportunity_stages: int
 
 
+def _output_tables(
+    points: Any, leads: Any, drivers: Any, stages: Any, moment: datetime, version: str
+) -> dict[str, Any]:
+    """The derived tables as stored: instants as UTC timestamps, every row stamped with the spec version."""
+
+    def utc(col: Any) -> Any:
+        return col.as_timestamp("s").cast("timestamp('UTC')")
+
+    stamp = {"spec_version": ibis.literal(version)}
+    return {
+        "derived_scores": points.select(
+            "contact_id", at=utc(points.ts), trigger=points.trigger, fit=points.fit, intent=points.intent,
+            committee=points.committee, score=points.score, tier=points.tier, motion=points.motion,
+            disposition=points.disposition, assigned=points.assigned, stage=points.stage, **stamp),
+        "derived_leads": leads.mutate(as_of=ibis.literal(moment, type="timestamp('UTC')"),
+                                      stage_since=utc(leads.stage_since), **stamp),
+        "derived_drivers": drivers.select(
+            "contact_id", "rank", "component", "key", "label", "points", "count",
+            last_at=utc(drivers.last_ts), detail=drivers.detail, **stamp),
+        "derived_stages": stages.mutate(entered_at=utc(stages.entered_at), exited_at=utc(stages.exited_at),
+                                        **stamp),
+    }  # fmt: skip
+
+
 def run_derive(
-    ws: Workspace, *, as_of: datetime | None = None, progress: Progress | None = None
+    ws: Workspace, *, as_of: datetime | None = None, progress: Progress | None = None, engine: str = "duckdb"
 ) -> DeriveResult:
-    """Derive scores, tiers and stage histories as of an instant and store them in the workspace."""
+    """Derive scores, tiers and stage histories as of an instant and store them in the workspace.
+
+    ``engine="spark"`` runs the same derive on a local Spark session (the inputs go over as Parquet)
+    and stores its results in the workspace exactly as DuckDB's would be.
+    """
     import secrets
     import time
 
@@ -210,6 +238,8 @@ def run_derive(
     from accord.engine.plan import Plan
     from accord.ledger.derived import record_run, replace_derived
 
+    if engine not in ("duckdb", "spark"):
+        raise WorkspaceError(f"unknown engine '{engine}'", hint="use duckdb (default) or spark")
     spec = ws.spec
     version = spec_hash(spec)
     moment = (as_of or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -220,53 +250,21 @@ def run_derive(
         backend = duckdb_backend(ledger.con)
         cache = Materializer(backend)
         try:
-            ev = cache(backend.sql(events_sql(spec)))
-            profiles = cache(backend.sql(profiles_sql(spec, as_of_ts)))
-            load_secs = time.perf_counter() - clock
-            if progress:
-                progress("reading the ledger", 0.05)
-            derived = derive(Plan(spec), ev, profiles, as_of_ts, cache=cache, progress=progress)
-            stamp = {"spec_version": ibis.literal(version)}
-            points = derived.points
-            tables = {
-                "derived_scores": points.select(
-                    "contact_id",
-                    at=points.ts.as_timestamp("s").cast("timestamp('UTC')"),
-                    trigger=points.trigger,
-                    fit=points.fit,
-                    intent=points.intent,
-                    committee=points.committee,
-                    score=points.score,
-                    tier=points.tier,
-                    motion=points.motion,
-                    disposition=points.disposition,
-                    assigned=points.assigned,
-                    stage=points.stage,
-                    **stamp,
-                ),
-                "derived_leads": derived.leads.mutate(
-                    as_of=ibis.literal(moment, type="timestamp('UTC')"),
-                    stage_since=derived.leads.stage_since.as_timestamp("s").cast("timestamp('UTC')"),
-                    **stamp,
-                ),
-                "derived_drivers": derived.drivers.select(
-                    "contact_id",
-                    "rank",
-                    "component",
-                    "key",
-                    "label",
-                    "points",
-                    "count",
-                    last_at=derived.drivers.last_ts.as_timestamp("s").cast("timestamp('UTC')"),
-                    detail=derived.drivers.detail,
-                    **stamp,
-                ),
-                "derived_stages": derived.stages.mutate(
-                    entered_at=derived.stages.entered_at.as_timestamp("s").cast("timestamp('UTC')"),
-                    exited_at=derived.stages.exited_at.as_timestamp("s").cast("timestamp('UTC')"),
-                    **stamp,
-                ),
-            }
+            if engine == "spark":
+                derived = _derive_on_spark(ledger, spec, as_of_ts, progress)
+                for name in ("points", "leads", "drivers", "stages"):
+                    setattr(derived, name, cache(ibis.memtable(getattr(derived, name))))
+                load_secs = 0.0
+            else:
+                ev = cache(backend.sql(events_sql(spec)))
+                profiles = cache(backend.sql(profiles_sql(spec, as_of_ts)))
+                load_secs = time.perf_counter() - clock
+                if progress:
+                    progress("reading the ledger", 0.05)
+                derived = derive(Plan(spec), ev, profiles, as_of_ts, cache=cache, progress=progress)
+            tables = _output_tables(
+                derived.points, derived.leads, derived.drivers, derived.stages, moment, version
+            )
             clock = time.perf_counter()
             counts = replace_derived(ledger, backend, tables)
             timings = [
@@ -292,7 +290,7 @@ def run_derive(
                 as_of=moment,
                 started=started,
                 finished=datetime.now(UTC),
-                engine="duckdb",
+                engine=engine,
                 counts=counts,
                 timings=timings,
             )
@@ -303,6 +301,31 @@ def run_derive(
     return DeriveResult(
         run_id, version, moment, counts, timings, tiers, ordered, derived.unknown_opportunity_stages
     )
+
+
+def _derive_on_spark(ledger: Ledger, spec: Spec, as_of: int, progress: Progress | None) -> Any:
+    """Derive on a local Spark session; the results come back as Arrow tables."""
+    import tempfile
+
+    from accord.engine.backends import Materializer, spark_backend, spark_session
+    from accord.engine.derive import derive
+    from accord.engine.inputs import export_inputs
+    from accord.engine.plan import Plan
+
+    with tempfile.TemporaryDirectory(prefix="accord-spark-in-") as folder:
+        files = export_inputs(ledger.con, spec, as_of, Path(folder))
+        with spark_session() as session:
+            spark = spark_backend(session)
+            cache = Materializer(spark)
+            try:
+                ev = spark.read_parquet(str(files.events))
+                profiles = spark.read_parquet(str(files.profiles))
+                derived = derive(Plan(spec), ev, profiles, as_of, cache=cache, progress=progress)
+                for name in ("points", "leads", "drivers", "stages"):
+                    setattr(derived, name, getattr(derived, name).to_pyarrow())
+            finally:
+                cache.close()
+    return derived
 
 
 @dataclass

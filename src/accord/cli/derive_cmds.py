@@ -51,6 +51,9 @@ def derive(
     as_of: Annotated[
         str | None, typer.Option(help="Derive as of this instant (ISO, UTC) [default: now].")
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="duckdb, or spark (a local Spark session; needs Java).")
+    ] = "duckdb",
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Compute features, scores, drivers, tiers and stage histories and store them in the workspace.
@@ -62,6 +65,7 @@ def derive(
         task = bar.add_task("deriving", total=1.0)
         result = service.run_derive(
             ws,
+            engine=engine,
             as_of=parse_instant(as_of),
             progress=lambda phase, f: bar.update(task, description=phase, completed=f),
         )
