@@ -14,7 +14,8 @@ from accord.domain.rule_eval import evaluate, holds
 from accord.engine.rules import compile_rule
 from accord.errors import RuleError
 from accord.spec import catalog
-from accord.spec.rules import Field, Scope, Type, parse, problems_in
+from accord.spec.rule_ast import Field, Scope, Type
+from accord.spec.rules import parse, problems_in
 
 FIELDS = {
     "s1": Field("s1", Type.STRING, "s1"), "s2": Field("s2", Type.STRING, "s2"),

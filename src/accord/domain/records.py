@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from accord.spec.rules import Scope, Type
+from accord.spec.rule_ast import Scope, Type
 
 
 @dataclass(frozen=True)

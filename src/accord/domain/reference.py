@@ -38,7 +38,7 @@ from accord.domain.scoring import (
 from accord.domain.timeline import local_day, round2
 from accord.spec import catalog
 from accord.spec.model import Spec
-from accord.spec.rules import Type
+from accord.spec.rule_ast import Type
 
 __all__ = [
     "Driver",

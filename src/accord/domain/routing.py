@@ -18,7 +18,8 @@ from typing import Any
 from accord.domain.rule_eval import holds
 from accord.spec import catalog
 from accord.spec.model import Person, Spec
-from accord.spec.rules import Rule, parse
+from accord.spec.rule_ast import Rule
+from accord.spec.rules import parse
 
 ROUTABLE_ROLES = frozenset({"sdr", "ae", "cs", "marketer"})
 """Roles that take leads; managers and leaders are escalated to, not routed to."""

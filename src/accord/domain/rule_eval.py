@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from accord.spec.rules import (
+from accord.spec.rule_ast import (
     Arith,
     Between,
     Compare,

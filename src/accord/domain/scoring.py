@@ -18,7 +18,8 @@ from accord.domain.timeline import SECONDS_PER_DAY, round2
 from accord.spec import catalog
 from accord.spec.durations import format_duration
 from accord.spec.model import Feature, Spec
-from accord.spec.rules import Rule, parse
+from accord.spec.rule_ast import Rule
+from accord.spec.rules import parse
 
 ENGAGED_TOO: tuple[str, ...] = ("email_reply", "call_connected", "meeting_booked", "meeting_held")
 """Rep-activity types that still show the buyer engaging (a reply, a held meeting)."""

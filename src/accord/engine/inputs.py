@@ -22,7 +22,8 @@ import duckdb
 
 from accord.spec import catalog
 from accord.spec.model import Spec
-from accord.spec.rules import Type, parse
+from accord.spec.rule_ast import Type
+from accord.spec.rules import parse
 
 _SQL_TYPE = {Type.STRING: "VARCHAR", Type.NUMBER: "DOUBLE", Type.BOOLEAN: "BOOLEAN",
              Type.TIMESTAMP: "TIMESTAMPTZ", Type.DATE: "DATE"}  # fmt: skip

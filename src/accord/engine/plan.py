@@ -12,7 +12,8 @@ from typing import Any
 
 from accord.spec import catalog
 from accord.spec.model import Spec
-from accord.spec.rules import Rule, Scope, parse
+from accord.spec.rule_ast import Rule, Scope
+from accord.spec.rules import parse
 
 ENGAGED_EXTRA = ("email_reply", "call_connected", "meeting_booked", "meeting_held")
 HANDOFF_CODES = {"assigned": 0, "accepted": 1, "rejected": 2, "recycled": 3}

@@ -8,7 +8,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from accord.spec.rules import (
+from accord.spec.rule_ast import (
     Arith,
     Between,
     Compare,

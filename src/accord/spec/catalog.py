@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from accord.spec.rules import Field, Scope, Type
+from accord.spec.rule_ast import Field, Scope, Type
 
 STANDARD_EVENT_TYPES: dict[str, str] = {
     # engagement: marketing touches

@@ -12,7 +12,8 @@ from typing import Any
 from accord.errors import Problem
 from accord.spec import catalog
 from accord.spec.catalog import _dict, _ids, _list
-from accord.spec.rules import Scope, problems_in, suggest
+from accord.spec.rule_ast import Scope
+from accord.spec.rules import problems_in, suggest
 from accord.spec.source import Source, join_path
 
 

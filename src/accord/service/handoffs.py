@@ -1,0 +1,88 @@
+"""Handoff use cases: clocks, dispositions, queues and the SLA report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from accord.errors import WorkspaceError
+from accord.service.derive import run_derive
+from accord.service.workspace import Progress, Workspace
+
+
+def run_tick(
+    ws: Workspace,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    derive_first: bool = True,
+    send: bool = True,
+) -> Any:
+    """Derive as of now, route new MQLs, advance every SLA clock, write due notices and escalations,
+    then deliver webhooks."""
+    from accord.handoffs.tick import tick
+    from accord.handoffs.webhooks import dispatch
+
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    if derive_first:
+        run_derive(ws, as_of=moment, progress=progress)
+    with ws.ledger() as ledger:
+        result = tick(ledger, ws.spec, int(moment.timestamp()))
+        result.delivery = dispatch(ledger, ws.spec) if send and ws.spec.notifications.webhooks else None
+    return result
+
+
+def disposition(
+    ws: Workspace,
+    contact: str,
+    kind: str,
+    by: str,
+    *,
+    at: datetime | None = None,
+    reason: str | None = None,
+    recycle_on: Any = None,
+    note: str | None = None,
+) -> Any:
+    """Record accept / reject / recycle for a lead, refused with a reason when it does not hold."""
+    from accord.handoffs.dispositions import record
+
+    moment = int((at or datetime.now(UTC)).timestamp())
+    with ws.ledger() as ledger:
+        return record(
+            ledger, ws.spec, contact, kind, by, at=moment, reason=reason, recycle_on=recycle_on, note=note
+        )
+
+
+def owner_queue(ws: Workspace, owner: str, *, now: datetime | None = None) -> list[Any]:
+    from accord.handoffs.report import queue
+    from accord.spec.rules import suggest
+
+    if owner not in ws.spec.people:
+        close = suggest(owner, list(ws.spec.people))
+        raise WorkspaceError(
+            f"unknown person '{owner}'",
+            hint=f"did you mean '{close}'?" if close else "use a person id from the spec's people:",
+        )
+    moment = int((now or datetime.now(UTC)).timestamp())
+    with ws.ledger(read_only=True) as ledger:
+        return queue(ledger, ws.spec, owner, moment)
+
+
+def sla(
+    ws: Workspace,
+    *,
+    now: datetime | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    from accord.handoffs.report import sla_report
+
+    moment = int((now or datetime.now(UTC)).timestamp())
+    with ws.ledger(read_only=True) as ledger:
+        return sla_report(
+            ledger,
+            ws.spec,
+            moment,
+            int(since.timestamp()) if since else None,
+            int(until.timestamp()) if until else None,
+        )
