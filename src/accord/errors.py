@@ -79,3 +79,7 @@ class ImportFileError(AccordError):
 
 class WorkspaceError(AccordError):
     """A workspace directory that is missing, incomplete or already exists."""
+
+
+class ReportError(AccordError):
+    """A report asked for with options it cannot honour (unknown stage, empty period...)."""

@@ -8,7 +8,12 @@ from __future__ import annotations
 import os
 import sys
 
-from accord.cli import derive_cmds, handoff_cmds, workspace_cmds  # noqa: F401 - registers the commands
+from accord.cli import (  # noqa: F401 - registers the commands
+    derive_cmds,
+    handoff_cmds,
+    report_cmds,
+    workspace_cmds,
+)
 from accord.cli.app import app, docs_app, err, handled, report
 from accord.errors import AccordError
 

@@ -8,6 +8,7 @@ which module holds it.
 from accord.service.demo import DemoResult, build_demo
 from accord.service.derive import DeriveResult, Explanation, explain, leads, run_derive
 from accord.service.handoffs import disposition, owner_queue, run_tick, sla
+from accord.service.reports import report
 from accord.service.workspace import (
     SPEC_FILE,
     STARTER_SPEC,
@@ -38,6 +39,7 @@ __all__ = [
     "leads",
     "locate",
     "owner_queue",
+    "report",
     "run_derive",
     "run_tick",
     "sla",

@@ -1,0 +1,1 @@
+"""Placeholder until the diagnostic lands (being written now)."""

@@ -1,0 +1,108 @@
+"""The funnel on a world small enough to count by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from accord.errors import ReportError
+from accord.reports.base import Filters
+from accord.reports.stats import km_median, wilson
+from tests.report_world import DAY, T0, at, build, fill, new_workspace, rows, write_derived
+
+
+def _world(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Five contacts through evaluation -> sales_accepted -> opportunity, by hand:
+
+    c1: evaluation d0, sales_accepted d2, opportunity d10 (open)
+    c2: evaluation d1, sales_accepted d3 skipped-through to opportunity d3
+    c3: evaluation d2, still there
+    c4: evaluation d40 (outside a January period), sales_accepted d45
+    c5: awareness only
+    """
+    ws = new_workspace(tmp_path)
+    with ws.ledger() as ledger:
+        contacts = {
+            "c1": {"lead_source": "webinar", "account_id": "a1"},
+            "c2": {"lead_source": "paid_search", "account_id": "a1"},
+            "c3": {"lead_source": "webinar", "account_id": "a2"},
+            "c4": {"lead_source": "webinar", "account_id": "a2"},
+            "c5": {"lead_source": "paid_search", "account_id": "a2"},
+        }
+        accounts = {"a1": {"segment": "mid_market"}, "a2": {"segment": "enterprise"}}
+        fill(ledger, contacts, accounts, [])
+        c = "contact"
+        write_derived(ledger, at(60), stages=[
+            (c, "c1", "evaluation", at(0), at(2), "sales_accepted", False),
+            (c, "c1", "sales_accepted", at(2), at(10), "opportunity", False),
+            (c, "c1", "opportunity", at(10), None, None, False),
+            (c, "c2", "evaluation", at(1), at(3), "sales_accepted", False),
+            (c, "c2", "sales_accepted", at(3), at(3), "opportunity", True),
+            (c, "c2", "opportunity", at(3), None, None, False),
+            (c, "c3", "evaluation", at(2), None, None, False),
+            (c, "c4", "evaluation", at(40), at(45), "sales_accepted", False),
+            (c, "c4", "sales_accepted", at(45), None, None, False),
+            (c, "c5", "awareness", at(0), None, None, False),
+        ])  # fmt: skip
+    return ws
+
+
+def test_cohort_conversion_counts_skips_and_horizon(tmp_path: Path) -> None:
+    ws = _world(tmp_path)
+    report = build(ws, "funnel", from_stage="evaluation", to_stage="opportunity")
+    [row] = rows(report, "conversion")
+    # reached evaluation: c1..c4 (4); reached opportunity after: c1 (d10), c2 (d3, via a skip)
+    assert (row["n"], row["converted"]) == (4, 2)
+    assert row["rate"] == pytest.approx(0.5)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson(2, 4))
+    assert row["median_days"] == pytest.approx((10 + 2) / 2)  # c1 10 days, c2 2 days
+    horizon = build(ws, "funnel", from_stage="evaluation", to_stage="opportunity", horizon_days=5)
+    [row] = rows(horizon, "conversion")
+    assert (row["n"], row["converted"], row["maturing"]) == (4, 1, 0)  # c1 took 10 days
+
+
+def test_period_and_dimension_filters(tmp_path: Path) -> None:
+    ws = _world(tmp_path)
+    january = Filters(since=T0 - DAY, until=T0 + 20 * DAY)
+    report = build(ws, "funnel", january, from_stage="evaluation", to_stage="sales_accepted", by="source")
+    got = {r["group"]: (r["n"], r["converted"]) for r in rows(report, "conversion")}
+    assert got == {"paid_search": (1, 1), "webinar": (2, 1)}  # c4 reached evaluation on day 40
+    seg = build(
+        ws, "funnel", Filters(segment="enterprise"), from_stage="evaluation", to_stage="sales_accepted"
+    )
+    [row] = rows(seg, "conversion")
+    assert (row["n"], row["converted"]) == (2, 1)  # c3, c4
+
+
+def test_time_in_stage_censors_open_rows(tmp_path: Path) -> None:
+    ws = _world(tmp_path)
+    report = build(ws, "funnel")
+    tis = {r["stage"]: r for r in rows(report, "time_in_stage")}
+    ev = tis["evaluation"]
+    # evaluation rows: c1 2d, c2 2d, c4 5d (exited), c3 open for 58 days (censored)
+    assert (ev["entered"], ev["exited"], ev["open"]) == (4, 3, 1)
+    assert ev["median_days"] == pytest.approx(km_median([2, 2, 5, 58], [True, True, True, False]))
+    assert ev["median_days"] == pytest.approx(2.0)
+    # sales_accepted: c2's row is skipped and left out; c1 8d exited, c4 open 15 days
+    sa = tis["sales_accepted"]
+    assert (sa["entered"], sa["exited"], sa["open"]) == (2, 1, 1)
+    assert sa["median_days"] == pytest.approx(8.0)  # 2 at risk at day 8, one leaves: S = 1/2
+
+
+def test_km_median_by_hand() -> None:
+    # exits at 1, 3; censored at 2; at risk 4,3,1 -> S(1)=3/4, S(3)=3/4*(1-1/2)=3/8 -> median 3
+    assert km_median([1, 2, 3, 4], [True, False, True, False]) == 3
+    assert km_median([5], [False]) is None
+    low, high = wilson(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+
+
+def test_bad_options_say_what_to_do(tmp_path: Path) -> None:
+    ws = _world(tmp_path)
+    with pytest.raises(ReportError, match="no journey stage 'evaluaton'"):
+        build(ws, "funnel", from_stage="evaluaton")
+    with pytest.raises(ReportError, match="does not come after"):
+        build(ws, "funnel", from_stage="opportunity", to_stage="evaluation")
+    with pytest.raises(ReportError, match="unknown dimension"):
+        build(ws, "funnel", by="colour")
