@@ -8,6 +8,7 @@ scoring model (the engine's own tests prove derive; these prove the metrics).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,7 +116,7 @@ def write_derived(
         label VARCHAR, points DOUBLE, count BIGINT, last_at TIMESTAMPTZ, detail VARCHAR,
         spec_version VARCHAR)"""
     )
-    record_run(ledger, run_id=f"test-{as_of.timestamp()}", spec_version="test", as_of=as_of, started=as_of,
+    record_run(ledger, run_id=f"test-{uuid.uuid4().hex}", spec_version="test", as_of=as_of, started=as_of,
                finished=datetime.now(UTC), engine="test", counts={}, timings=[])  # fmt: skip
 
 

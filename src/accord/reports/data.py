@@ -212,9 +212,14 @@ class ReportData:
         return out
 
     @cached_property
+    def all_contact_stages(self) -> dict[str, list[StageRow]]:
+        """Every contact's stage history, whatever the filters (deals look up their contact here)."""
+        return self.stages("contact")
+
+    @cached_property
     def contact_stages(self) -> dict[str, list[StageRow]]:
         keep = self.contacts
-        return {k: v for k, v in self.stages("contact").items() if k in keep}
+        return {k: v for k, v in self.all_contact_stages.items() if k in keep}
 
     @cached_property
     def journey_order(self) -> dict[str, int]:
@@ -345,3 +350,53 @@ class ReportData:
             and (f.source is None or o.source == f.source)
             and (o.created_at is None or o.created_at <= self.as_of)
         }
+
+    # ---- deal and content activity (pipeline review, content) -----------------------------------
+
+    @cached_property
+    def opportunity_events(self) -> dict[str, list[tuple[int, str, dict[str, Any]]]]:
+        """Each opportunity's (at, type, properties) up to the report's instant, in order.
+
+        The pipeline review replays these to know a deal's amount at an earlier instant.
+        """
+        out: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        for r in self.query(
+            "SELECT opportunity_id, occurred_at, type, properties FROM events "
+            "WHERE opportunity_id IS NOT NULL AND occurred_at <= ? "
+            "ORDER BY opportunity_id, occurred_at, event_id",
+            [datetime.fromtimestamp(self.as_of, UTC)],
+        ):
+            at = ts(r["occurred_at"])
+            assert at is not None
+            props = json.loads(r["properties"]) if r["properties"] else {}
+            out.setdefault(r["opportunity_id"], []).append((at, r["type"], props))
+        return out
+
+    @cached_property
+    def content_assets(self) -> list[dict[str, Any]]:
+        """Every content asset, instants as UTC seconds; what counts as live is decided by the report."""
+        rows = self.query(
+            "SELECT content_id, title, format, stage, committee_role, created_at, retired_at "
+            "FROM content_assets ORDER BY content_id"
+        )
+        return [{**r, "created_at": ts(r["created_at"]), "retired_at": ts(r["retired_at"])} for r in rows]
+
+    @cached_property
+    def content_uses(self) -> list[dict[str, Any]]:
+        """content_shared and content_viewed events naming an asset, up to the report's instant.
+
+        Each carries the opportunity it names and the account it can be tied to (its own, else its
+        contact's), so a use can be credited to a deal even when the event does not name one.
+        """
+        contacts = self.all_contacts
+        out: list[dict[str, Any]] = []
+        for r in self.query(
+            "SELECT occurred_at, content_id, opportunity_id, contact_id, account_id FROM events "
+            "WHERE type IN ('content_shared', 'content_viewed') AND content_id IS NOT NULL "
+            "AND occurred_at <= ? ORDER BY occurred_at, event_id",
+            [datetime.fromtimestamp(self.as_of, UTC)],
+        ):
+            contact = contacts.get(r["contact_id"] or "")
+            account = r["account_id"] or (contact.account_id if contact else None)
+            out.append({**r, "at": ts(r["occurred_at"]), "account_id": account})
+        return out

@@ -44,7 +44,7 @@ def build_demo(
     say = progress or (lambda _phase, _fraction: None)
     started = time.perf_counter()
     fresh = not root.exists()
-    ws = init_workspace(root, force=force)
+    ws = init_workspace(root, force=force, spec_text=dated_agreement(as_of, contacts))
     try:
         share = 0.35 if run else 0.8
         world = generate(
@@ -84,3 +84,40 @@ def build_demo(
         raise
     say("done", 1.0)
     return DemoResult(ws, counts, world.summary(), time.perf_counter() - started, tick_result)
+
+
+def dated_agreement(as_of: datetime, contacts: int) -> str:
+    """The starter agreement with its plan, forecasts and charter moved into the demo world's year.
+
+    The starter is dated for a team starting next year; a demo ends now, so its plan must cover
+    the year the world lives in, with a target of the world's size, or plan-against-actual and the
+    scorecard would have nothing to compare.
+    """
+    import re
+
+    from accord.service.workspace import STARTER_SPEC
+
+    text = STARTER_SPEC.read_text("utf-8")
+    year = as_of.year
+    quarter = (as_of.month - 1) // 3 + 1
+    scale = contacts / 5000
+    # The world ramps up over its year, and Marketing forecasts a little higher than Sales.
+    marketing, sales = (80, 300, 420, 480), (60, 250, 380, 440)
+    forecasts = "".join(
+        f"    - {{quarter: {year}-Q{q}, marketing: {round(scale * marketing[q - 1]) * 1000}, "
+        f"sales: {round(scale * sales[q - 1]) * 1000}}}\n"
+        for q in range(1, quarter + 1)
+    )
+    edits = (
+        (r"(?m)^  start: \d{4}-01-01\n  end: \d{4}-12-31\n  target: \d+$",
+         f"  start: {year}-01-01\n  end: {year}-12-31\n  target: {round(scale * 2000) * 1000}"),
+        (r"(?m)^  forecasts:\n(    - \{quarter:.*\n)+", f"  forecasts:\n{forecasts}"),
+        (r"(?m)^  effective: \d{4}-01-01$", f"  effective: {year}-01-01"),
+        (r"(?m)^    start: \d{4}-01-05\n    end: \d{4}-06-30$",
+         f"    start: {year}-01-05\n    end: {year}-12-31"),
+    )  # fmt: skip
+    for pattern, replacement in edits:
+        text, n = re.subn(pattern, replacement, text)
+        if n != 1:  # the starter changed shape: fail loudly rather than build a demo with a stale plan
+            raise RuntimeError(f"demo: starter spec has no unique match for {pattern!r}")
+    return text
