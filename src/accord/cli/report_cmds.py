@@ -124,3 +124,31 @@ def report(
         out.print(f"wrote {output}")
     else:
         sys.stdout.write(text() + ("\n" if format == Format.json else ""))
+
+
+@app.command()
+@handled
+def sign(
+    person: Annotated[str, typer.Argument(help="Person id of a governance owner.")],
+    now: Annotated[
+        str | None, typer.Option("--now", help="Sign as of this instant (ISO) [default: now].")
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Sign the agreement as it stands: each governance owner signs each version once.
+
+    The signatures appear under "Sign-offs" in `accord report agreement`; a changed spec version needs
+    new signatures.
+    """
+    from accord.cli.derive_cmds import parse_instant
+
+    ws = service.locate(workspace)
+    signature = service.sign_agreement(ws, person, now=parse_instant(now, "--now"))
+    when = signature.signed_at.strftime("%Y-%m-%d %H:%M UTC")
+    if signature.new:
+        out.print(f"[green]signed[/green] version {signature.spec_version} as {person} at {when}")
+    else:
+        out.print(f"{person} already signed version {signature.spec_version} (at {when}); nothing written")
+    missing = [p for p in ws.spec.governance.owners if p != person]
+    if missing:
+        out.print("also needed: " + ", ".join(missing) + " (each runs `accord sign`)")

@@ -20,6 +20,7 @@ from accord.errors import ImportFileError
 from accord.ledger.reader import RawFile
 from accord.ledger.schema import TABLES, Column, Table
 from accord.ledger.store import Batch, Reject, connect
+from accord.spec.catalog import GOVERNANCE_EVENT_TYPES
 from accord.spec.rules import suggest
 
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
@@ -390,6 +391,7 @@ class Stager:
         if table.kind == "events":
             checks.append(
                 "CASE WHEN contact_id IS NULL AND account_id IS NULL AND opportunity_id IS NULL "
+                f"AND type NOT IN ({', '.join(repr(t) for t in GOVERNANCE_EVENT_TYPES)}) "
                 "THEN 'needs contact_id, account_id or opportunity_id' END"
             )
         if checks:

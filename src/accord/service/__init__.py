@@ -7,6 +7,7 @@ which module holds it.
 
 from accord.service.demo import DemoResult, build_demo
 from accord.service.derive import DeriveResult, Explanation, explain, leads, run_derive
+from accord.service.governance import Signature, sign_agreement
 from accord.service.handoffs import disposition, owner_queue, run_tick, sla
 from accord.service.reports import report
 from accord.service.workspace import (
@@ -30,6 +31,7 @@ __all__ = [
     "DeriveResult",
     "Explanation",
     "Progress",
+    "Signature",
     "Workspace",
     "build_demo",
     "disposition",
@@ -42,6 +44,7 @@ __all__ = [
     "report",
     "run_derive",
     "run_tick",
+    "sign_agreement",
     "sla",
     "status",
     "validate_spec",

@@ -34,8 +34,15 @@ STANDARD_EVENT_TYPES: dict[str, str] = {
     "content_shared": "content", "content_viewed": "content", "content_rebuilt": "content",
     # bookkeeping written by Accord itself
     "record_updated": "other",
+    # governance: about the agreement itself, not about a contact, account or deal
+    "agreement_signed": "governance",
 }  # fmt: skip
 """Event types every workspace knows; a spec adds its own under ``event_types``."""
+
+GOVERNANCE_EVENT_TYPES: tuple[str, ...] = tuple(
+    k for k, v in STANDARD_EVENT_TYPES.items() if v == "governance"
+)
+"""Events about the agreement itself: the only ones that need no contact, account or deal."""
 
 DISPOSITIONS: tuple[str, ...] = ("accepted", "rejected", "recycled")
 

@@ -35,7 +35,9 @@ class CustomFields(Model):
     event: dict[Id, FieldType] = Field(default_factory=dict, description="Custom event properties.")
 
 
-EventCategory = Literal["engagement", "rep_activity", "handoff", "opportunity", "content", "other"]
+EventCategory = Literal[
+    "engagement", "rep_activity", "handoff", "opportunity", "content", "governance", "other"
+]
 
 
 class EventType(Model):
