@@ -11,7 +11,7 @@ SEED ?= 7
 .PHONY: run test lint typecheck unit system-deps venv bench docs clean help
 
 help:
-	@echo "make run    build the demo workspace in ./$(WORKSPACE), derive it, and show the Tier 1 queue"
+	@echo "make run    build the demo workspace in ./$(WORKSPACE), derive it, show the Tier 1 queue, SLAs and scorecard"
 	@echo "make test   lint, type-check and run every test (installs what is missing)"
 	@echo "make bench  run the benchmarks in bench/ (not part of the tests)"
 
@@ -32,6 +32,7 @@ run: venv
 	$(BIN)/accord demo $(WORKSPACE) --contacts $(CONTACTS) --seed $(SEED) --force
 	$(BIN)/accord leads --tier 1 --limit 10 -w $(WORKSPACE)
 	$(BIN)/accord sla -w $(WORKSPACE)
+	$(BIN)/accord report scorecard -w $(WORKSPACE)
 
 lint: venv
 	$(BIN)/ruff check src tests bench

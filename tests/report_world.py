@@ -58,7 +58,7 @@ def write_derived(
     ledger: Ledger,
     as_of: datetime,
     *,
-    stages: Sequence[tuple[str, str, str, datetime, datetime | None, str | None, bool]] = (),
+    stages: Sequence[tuple[Any, ...]] = (),
     leads: Sequence[Mapping[str, Any]] = (),
     scores: Sequence[Mapping[str, Any]] = (),
 ) -> None:
@@ -76,8 +76,11 @@ def write_derived(
         spec_version VARCHAR)"""
     )
     seq: dict[tuple[str, str], int] = {}
-    for kind, entity, stage, entered, exited, exit_to, skipped in stages:
+    for row in stages:
+        kind, entity, stage, entered, exited, exit_to, skipped = row[:7]
         n = seq[(kind, entity)] = seq.get((kind, entity), 0) + 1
+        if len(row) > 7:  # an explicit seq: the engine's are not in time order after a move back
+            n = int(row[7])  # type: ignore[misc]
         con.execute(
             "INSERT INTO derived_stages VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test')",
             [kind, entity, stage, n, entered, exited, exit_to, skipped],

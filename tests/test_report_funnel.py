@@ -106,3 +106,22 @@ def test_bad_options_say_what_to_do(tmp_path: Path) -> None:
         build(ws, "funnel", from_stage="opportunity", to_stage="evaluation")
     with pytest.raises(ReportError, match="unknown dimension"):
         build(ws, "funnel", by="colour")
+
+
+def test_histories_follow_time_not_seq(tmp_path: Path) -> None:
+    """After a move back the engine's seq is not in time order (docs/derive.md orders rows by time)."""
+    from accord.reports.data import ReportData
+
+    ws = new_workspace(tmp_path)
+    with ws.ledger() as ledger:
+        fill(ledger, {"c1": {"account_id": "a1"}}, {"a1": {}}, [])
+        c = "contact"
+        write_derived(ledger, at(30), stages=[
+            (c, "c1", "consideration", at(0), at(5), "opportunity", False, 1),
+            (c, "c1", "opportunity", at(5), at(9), "consideration", False, 4),
+            (c, "c1", "consideration", at(9), None, None, False, 2),
+        ])  # fmt: skip
+        data = ReportData(ledger, ws.spec, Filters())
+        history = data.contact_stages["c1"]
+        assert [r.stage for r in history] == ["consideration", "opportunity", "consideration"]
+        assert history[-1].exited_at is None

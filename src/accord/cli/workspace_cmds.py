@@ -255,6 +255,9 @@ def demo(
         (f"{exe} explain CONTACT -w {root}", "one lead, explained"),
         (f"{exe} sla -w {root}", "SLA compliance, speed-to-lead, acceptance"),
         (f"{exe} queue sam -w {root}", "one rep's queue by deadline"),
+        (f"{exe} report scorecard -w {root}", "the seven shared metrics against targets"),
+        (f"{exe} report pipeline -w {root}", "this week's pipeline review agenda"),
+        (f"{exe} report --help", "every report: funnel, tiers, plan, diagnostic..."),
         (f"{exe} tick -w {root}", "route new MQLs, advance clocks (run it often)"),
         (f"{exe} validate {ws.spec_path}", "the agreement, checked"),
     ]

@@ -193,7 +193,7 @@ class ReportData:
         out: dict[str, list[StageRow]] = {}
         for r in self.query(
             "SELECT entity_id, stage, seq, entered_at, exited_at, exit_to, skipped FROM derived_stages "
-            "WHERE entity_type = ? ORDER BY entity_id, seq",
+            "WHERE entity_type = ? ORDER BY entity_id, entered_at, seq",
             [entity_type],
         ):
             entered = ts(r["entered_at"])

@@ -26,7 +26,10 @@ def sign_agreement(ws: Workspace, person: str, *, now: datetime | None = None) -
     """
     from accord.handoffs.tick import append
 
+    from accord.spec.load import spec_hash
+
     spec = ws.spec
+    version = spec.version or spec_hash(spec)
     owners = spec.governance.owners
     if person not in owners:
         near = suggest(person, owners)
@@ -37,18 +40,18 @@ def sign_agreement(ws: Workspace, person: str, *, now: datetime | None = None) -
         )
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     row = {
-        "event_id": f"accord:signed:{person}:{spec.version}",
+        "event_id": f"accord:signed:{person}:{version}",
         "occurred_at": moment,
         "type": "agreement_signed",
         "actor_id": person,
         "source": "accord",
-        "properties": {"spec_version": spec.version},
+        "properties": {"spec_version": version},
     }
     with ws.ledger() as ledger:
         existing = ledger.con.execute(
             "SELECT occurred_at FROM events WHERE event_id = ?", [row["event_id"]]
         ).fetchall()
         if existing:
-            return Signature(person, spec.version, existing[0][0], False)
+            return Signature(person, version, existing[0][0], False)
         append(ledger, [row], "signature")
-    return Signature(person, spec.version, moment, True)
+    return Signature(person, version, moment, True)
