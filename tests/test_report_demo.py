@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from accord import service
 from accord.cli.main import app
 from accord.reports.registry import REPORTS
+from tests.report_world import build
 
 AS_OF = datetime(2026, 10, 15, 15, tzinfo=UTC)
 
@@ -23,7 +24,7 @@ AS_OF = datetime(2026, 10, 15, 15, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> service.Workspace:
     root = tmp_path_factory.mktemp("report-demo") / "demo"
-    return service.build_demo(root, contacts=800, seed=3, as_of=AS_OF).workspace
+    return service.build_demo(root, contacts=600, seed=3, as_of=AS_OF).workspace
 
 
 def run(demo: service.Workspace, *args: str) -> str:
@@ -49,15 +50,22 @@ def test_every_report_runs_in_every_format(demo: service.Workspace, name: str, t
     for section in report["sections"]:
         keys = [c["key"] for c in section["columns"]]
         assert all(list(row) == keys for row in section["rows"])
-    table = run(demo, name)
-    assert report["title"] in table
-    rows = list(csv.reader(io.StringIO(run(demo, name, "-f", "csv"))))
-    assert rows and rows[0][0] == "section"
-    assert run(demo, name, "-f", "md").startswith(f"# {report['title']}")
     out = tmp_path / f"{name}.html"
     run(demo, name, "-f", "html", "-o", str(out))
     page = out.read_text()
     assert page.startswith("<!doctype html>") and "<script" not in page
+    built = build(demo, name)  # the other renderings of the same report, in-process
+    assert built.to_dict()["sections"] == report["sections"]
+    rows = list(csv.reader(io.StringIO(built.to_csv())))
+    assert rows and rows[0][0] == "section"
+    assert sum(1 for r in rows if r[0] != "section") == sum(len(s["rows"]) for s in report["sections"])
+    assert built.to_markdown().startswith(f"# {report['title']}")
+
+
+def test_the_terminal_tables(demo: service.Workspace) -> None:
+    for name in ("scorecard", "pipeline"):
+        table = run(demo, name)
+        assert as_json(demo, name)["title"] in table
 
 
 def test_the_demo_tells_a_story(demo: service.Workspace) -> None:

@@ -1,74 +1,11 @@
-"""Import presets for CRM exports whose shape is known, including their quirks.
-
-A preset maps a file's columns onto a ledger table, repairs what can be repaired with certainty
-(and says so), derives the events the file implies (a won deal is a ``closed_won`` event at its close
-date), and reports what it could not map. The SQL here is Accord's own code run on a private in-memory
-staging database; users never supply SQL.
-
-Staging tables a preset can read: ``raw_file`` (the file as text), ``raw`` (after ``prepare``),
-``staged`` (typed rows that passed), and ``ref_products``, ``ref_accounts``, ``ref_contacts``,
-``ref_users`` (what the ledger already holds).
-"""
+"""Presets for the two public data sets in ../shared/data: Olist's marketing funnel and Maven's CRM sample."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-INDUSTRIES = (
-    "technology", "software", "retail", "finance", "medical", "healthcare", "services", "marketing",
-    "telecommunications", "entertainment", "employment", "manufacturing", "education", "energy",
-    "logistics", "media", "government", "insurance", "real_estate", "hospitality",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    kind: str
-    description: str
-    columns: dict[str, str]
-    expressions: dict[str, str] = field(default_factory=dict)
-    source: str = "import"
-    prepare: str | None = None
-    events: str | None = None
-    notes: tuple[str, ...] = ()
-    handled: tuple[str, ...] = ()
-    date_formats: tuple[str, ...] = ()
-
-
-def _event(
-    *,
-    event_id: str,
-    occurred_at: str,
-    type_: str,
-    source: str,
-    contact: str = "NULL",
-    account: str = "NULL",
-    opportunity: str = "NULL",
-    actor: str = "NULL",
-    properties: str = "'{}'",
-    where: str = "true",
-) -> str:
-    """One SELECT producing canonical event rows from ``staged``."""
-    return (
-        f"SELECT _row, {event_id} AS event_id, {occurred_at} AS occurred_at, {type_} AS type, "
-        f"{contact}::VARCHAR AS contact_id, {account}::VARCHAR AS account_id, "
-        f"{opportunity}::VARCHAR AS opportunity_id, {actor}::VARCHAR AS actor_id, "
-        "NULL::VARCHAR AS campaign_id, NULL::VARCHAR AS content_id, NULL::VARCHAR AS topic, "
-        f"'{source}' AS source, json_merge_patch('{{}}', {properties}::JSON) AS properties "
-        f"FROM staged WHERE {where}"
-    )
-
+from accord.ledger.presets.base import INDUSTRIES, Preset, _add, _event
 
 _STOCK = ("CASE trim(average_stock) WHEN '01-May' THEN '1-5' WHEN 'May-20' THEN '5-20' "
           "ELSE average_stock END")  # fmt: skip
-
-PRESETS: dict[str, Preset] = {}
-
-
-def _add(preset: Preset) -> None:
-    PRESETS[preset.name] = preset
-
 
 _add(
     Preset(
