@@ -440,3 +440,24 @@ def test_presets_are_listed(cli: CliRunner) -> None:
              "salesforce-opportunities", "salesforce-opportunity-history", "salesforce-tasks")  # fmt: skip
     assert set(names) <= set(PRESETS)
     assert "hubspot-contacts" in cli.invoke(app, ["presets"]).output
+
+
+def test_the_import_log_adds_up_to_the_rows_read(cli: CliRunner, ws: Path) -> None:
+    """Every row read is imported, updated, a duplicate (of the ledger or of an earlier row of the same
+    file) or rejected, in the import log as in what the command prints."""
+    for kind, file, preset in (
+        ("accounts", "hubspot/companies.csv", "hubspot-companies"),
+        ("contacts", "hubspot/contacts.csv", "hubspot-contacts"),
+        ("opportunities", "hubspot/deals.csv", "hubspot-deals"),
+    ):
+        for _ in range(2):
+            printed = run_import(cli, ws, kind, file, preset)
+            with service.locate(ws).ledger(read_only=True) as ledger:
+                log = ledger.con.execute(
+                    "SELECT rows_read, imported, updated, duplicates, rejected FROM imports "
+                    "ORDER BY finished_at DESC LIMIT 1"
+                ).fetchall()[0]
+            rows_read, imported, updated, duplicates, rejected = log
+            assert imported + updated + duplicates + rejected == rows_read, (file, log)
+            shown = counts(printed)
+            assert (rows_read, imported, updated, duplicates, rejected) == shown[:5]

@@ -212,14 +212,13 @@ def _report(
     batch: Batch, result: Any, import_id: str, rejects_file: str | None, dry_run: bool = False
 ) -> ImportReport:
     rejects = sorted(batch.rejects + (result.rejects if result else []), key=lambda r: r.row)
-    in_file_dups = next((int(n.split()[0]) for n in batch.notes if "repeat an earlier row" in n), 0)
     return ImportReport(
         kind=batch.kind,
         file=batch.file or "",
         rows_read=batch.rows_read,
         imported=result.imported if result else batch.rows.num_rows,
         updated=result.updated if result else 0,
-        duplicates=(result.duplicates if result else 0) + in_file_dups,
+        duplicates=(result.duplicates if result else 0) + batch.repeats,
         rejected=len(rejects),
         events_written=result.events_written
         if result

@@ -149,9 +149,16 @@ def plan_columns(
 def _referenced(expressions: Iterable[str], columns: list[str]) -> set[str]:
     """File columns a preset's expressions read, so they are not also kept as extras."""
     text = " ".join(expressions)
-    return {
-        c for c in columns if q(c) in text or re.search(r"(?<![\w.'])" + re.escape(c) + r"(?![\w'])", text)
-    }
+
+    def read(c: str) -> bool:
+        if q(c) in text:
+            return True
+        # Unquoted, only a plain identifier can be a column reference; a name with spaces inside a
+        # longer quoted name ("Deal Stage" in "Deal Stage (closed)") is not a use of it.
+        plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c) is not None
+        return plain and re.search(r"(?<![\w.'\"])" + re.escape(c) + r"(?![\w'\"])", text) is not None
+
+    return {c for c in columns if read(c)}
 
 
 class Stager:
@@ -215,6 +222,7 @@ class Stager:
             notes=notes,
             rows_read=raw.rows_read,
             file=file,
+            repeats=in_file_dups,
         )
 
     def stage_typed(self, kind: str, data: pa.Table, *, label: str) -> Batch:

@@ -61,6 +61,7 @@ class Batch:
     file_sha256: str | None = None
     preset: str | None = None
     mapping: dict[str, Any] = field(default_factory=dict)
+    repeats: int = 0  # rows that repeat an earlier row of the same file exactly: duplicates too
 
 
 @dataclass
@@ -305,15 +306,22 @@ class Ledger:
             f"SELECT s._row, s.event_id FROM {staged} s JOIN events e USING (event_id) "
             "WHERE e.content_hash <> s.content_hash ORDER BY s._row"
         ).fetchall()
-        for row, event_id in conflicts:
-            result.rejects.append(
-                Reject(
-                    int(row),
-                    (
-                        f"event_id '{event_id}' is already stored with different content; "
-                        "events are append-only: send a new event with its own id"
-                    ),
+        if count_as_rows:
+            for row, event_id in conflicts:
+                result.rejects.append(
+                    Reject(
+                        int(row),
+                        (
+                            f"event_id '{event_id}' is already stored with different content; "
+                            "events are append-only: send a new event with its own id"
+                        ),
+                    )
                 )
+        elif conflicts:  # events a record implies: the record itself was taken, so its row is not refused
+            shown = ", ".join(str(e) for _, e in conflicts[:3]) + (", ..." if len(conflicts) > 3 else "")
+            result.notes.append(
+                f"{len(conflicts)} events these rows imply are already stored with other content and were "
+                f"kept as first stored (events are append-only): {shown}"
             )
         dup = self.con.execute(
             f"SELECT count(*) FROM {staged} s JOIN events e USING (event_id) "
@@ -353,7 +361,7 @@ class Ledger:
                 batch.rows_read,
                 result.imported,
                 result.updated,
-                result.duplicates,
+                result.duplicates + batch.repeats,
                 len(batch.rejects) + len(result.rejects),
                 result.events_written,
                 rejects_file if (batch.rejects or result.rejects) else None,
