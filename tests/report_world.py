@@ -80,7 +80,7 @@ def write_derived(
         kind, entity, stage, entered, exited, exit_to, skipped = row[:7]
         n = seq[(kind, entity)] = seq.get((kind, entity), 0) + 1
         if len(row) > 7:  # an explicit seq: the engine's are not in time order after a move back
-            n = int(row[7])  # type: ignore[misc]
+            n = int(row[7])
         con.execute(
             "INSERT INTO derived_stages VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test')",
             [kind, entity, stage, n, entered, exited, exit_to, skipped],

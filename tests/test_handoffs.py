@@ -305,7 +305,7 @@ def test_webhooks_without_a_secret_send_nothing(tmp_path: Path, monkeypatch: pyt
 
 def test_the_demo_world_exercises_every_handoff(tmp_path: Path) -> None:
     as_of = datetime(2026, 11, 2, 12, tzinfo=UTC)
-    result = service.build_demo(tmp_path / "demo", contacts=600, seed=4, as_of=as_of)
+    result = service.build_demo(tmp_path / "demo", contacts=800, seed=4, as_of=as_of)
     ws = result.workspace
     report = service.sla(ws, now=as_of)
     first_touch = next(line for line in report.lines if line.sla == "first_touch")

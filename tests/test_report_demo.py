@@ -39,7 +39,8 @@ def as_json(demo: service.Workspace, name: str, *args: str) -> dict[str, Any]:
 
 
 def records(report: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    return next(s for s in report["sections"] if s["key"] == key)["rows"]
+    found: list[dict[str, Any]] = next(s for s in report["sections"] if s["key"] == key)["rows"]
+    return found
 
 
 @pytest.mark.parametrize("name", sorted(REPORTS))

@@ -27,19 +27,20 @@ def t(days: float) -> int:
     return T0 + round(days * DAY)
 
 
-def opp(opp_id: str, account: str, contact: str | None, created: float, amount: float, **extra: Any) -> dict:
+Row = dict[str, Any]
+
+
+def opp(opp_id: str, account: str, contact: str | None, created: float, amount: float, **extra: Any) -> Row:
     return {"opportunity_id": opp_id, "account_id": account, "contact_id": contact, "created_at": at(created),
             "amount": amount, "owner_id": "jon", **extra}  # fmt: skip
 
 
-def won(opp_id: str, account: str, contact: str | None, created: float, closed: float, amount: float) -> dict:
+def won(opp_id: str, account: str, contact: str | None, created: float, closed: float, amount: float) -> Row:
     return opp(opp_id, account, contact, created, amount, stage="closed_won", is_closed=True, is_won=True,
                closed_at=at(closed))  # fmt: skip
 
 
-def lost(
-    opp_id: str, account: str, contact: str | None, created: float, closed: float, amount: float
-) -> dict:
+def lost(opp_id: str, account: str, contact: str | None, created: float, closed: float, amount: float) -> Row:
     return opp(opp_id, account, contact, created, amount, stage="closed_lost", is_closed=True, is_won=False,
                closed_at=at(closed), loss_reason="price")  # fmt: skip
 

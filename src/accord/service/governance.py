@@ -25,7 +25,6 @@ def sign_agreement(ws: Workspace, person: str, *, now: datetime | None = None) -
     version needs new signatures: consent is to a text, not to whatever it later becomes.
     """
     from accord.handoffs.tick import append
-
     from accord.spec.load import spec_hash
 
     spec = ws.spec

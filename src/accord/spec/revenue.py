@@ -105,12 +105,19 @@ class Raci(Model):
         return [value] if isinstance(value, str) else value
 
 
+KrMeasure = Literal["pipeline_created", "bookings", "mqls", "meetings_held", "opportunities_created"]
+
+
 class KeyResult(Model):
     """A measurable result an objective is judged by."""
 
     metric: Label = Field(description="What is measured.")
     target: float = Field(description="Target value.")
     owner: Id | None = Field(None, description="Person who owns it.")
+    measure: KrMeasure | None = Field(
+        None,
+        description="How the campaigns report measures it; unset = shown with its target only.",
+    )
 
 
 class Okr(Model):
@@ -137,6 +144,10 @@ class Campaign(Model):
     end: date = Field(description="Last day.")
     okrs: list[Okr] = Field(default_factory=list, description="Shared OKRs.")
     raci: list[Raci] = Field(default_factory=list, description="Who does what, per activity.")
+    ledger_ids: list[Id] = Field(
+        default_factory=list,
+        description="Ledger campaign ids whose touches count for this charter; empty = the charter's own id.",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> Campaign:
