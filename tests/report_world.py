@@ -54,6 +54,13 @@ def insert(ledger: Ledger, kind: str, rows: Sequence[Mapping[str, Any]]) -> None
     ledger.con.unregister("incoming")
 
 
+def _version(ledger: Ledger) -> str:
+    """The hash of the spec beside the ledger, as derive stamps it (so reports see a fresh derive)."""
+    from accord.spec.load import load_spec, spec_hash
+
+    return spec_hash(load_spec(ledger.path.parent / "accord.yaml"))
+
+
 def write_derived(
     ledger: Ledger,
     as_of: datetime,
@@ -119,8 +126,8 @@ def write_derived(
         label VARCHAR, points DOUBLE, count BIGINT, last_at TIMESTAMPTZ, detail VARCHAR,
         spec_version VARCHAR)"""
     )
-    record_run(ledger, run_id=f"test-{uuid.uuid4().hex}", spec_version="test", as_of=as_of, started=as_of,
-               finished=datetime.now(UTC), engine="test", counts={}, timings=[])  # fmt: skip
+    record_run(ledger, run_id=f"test-{uuid.uuid4().hex}", spec_version=_version(ledger), as_of=as_of,
+               started=as_of, finished=datetime.now(UTC), engine="test", counts={}, timings=[])  # fmt: skip
 
 
 def build(ws: service.Workspace, name: str, filters: Filters | None = None, **options: Any) -> Report:

@@ -125,3 +125,11 @@ def test_histories_follow_time_not_seq(tmp_path: Path) -> None:
         history = data.contact_stages["c1"]
         assert [r.stage for r in history] == ["consideration", "opportunity", "consideration"]
         assert history[-1].exited_at is None
+
+
+def test_reports_say_when_the_spec_changed_since_derive(tmp_path: Path) -> None:
+    ws = _world(tmp_path)
+    assert not any("spec changed" in n for n in build(ws, "funnel").sections[0].notes)
+    ws.spec_path.write_text(ws.spec_path.read_text().replace("stalled_after: 21d", "stalled_after: 14d"))
+    fresh = type(ws)(ws.root)
+    assert "spec changed since the last derive" in build(fresh, "funnel").sections[0].notes[0]

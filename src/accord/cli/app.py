@@ -35,7 +35,7 @@ err = Console(stderr=True, highlight=False)
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
-        "--workspace", "-w", help="Workspace folder [default: $ACCORD_WORKSPACE or .]", show_default=False
+        "--workspace", "-w", help="Workspace folder (default: $ACCORD_WORKSPACE or .)", show_default=False
     ),
 ]
 

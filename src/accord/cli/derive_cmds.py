@@ -49,7 +49,7 @@ def _points(value: float | None) -> str:
 @handled
 def derive(
     as_of: Annotated[
-        str | None, typer.Option(help="Derive as of this instant (ISO, UTC) [default: now].")
+        str | None, typer.Option(help="Derive as of this instant (ISO, UTC) (default: now).")
     ] = None,
     engine: Annotated[
         str, typer.Option(help="duckdb, or spark (a local Spark session; needs Java).")

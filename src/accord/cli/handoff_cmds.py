@@ -15,7 +15,7 @@ from accord.cli.derive_cmds import parse_instant
 from accord.errors import AccordError
 
 NowOpt = Annotated[
-    str | None, typer.Option("--now", help="Act as of this instant (ISO, UTC) [default: now].")
+    str | None, typer.Option("--now", help="Act as of this instant (ISO, UTC) (default: now).")
 ]
 ByOpt = Annotated[
     str, typer.Option("--by", help="Person id of who dispositions (the owner or their manager).")

@@ -75,10 +75,10 @@ def report(
     from_stage: Annotated[str | None, typer.Option(help="funnel: first stage (id or name).")] = None,
     to_stage: Annotated[str | None, typer.Option(help="funnel: last stage (id or name).")] = None,
     horizon: Annotated[
-        float | None, typer.Option(help="funnel, tiers: days allowed to convert [default: no limit].")
+        float | None, typer.Option(help="funnel, tiers: days allowed to convert (default: no limit).")
     ] = None,
     threshold: Annotated[
-        float | None, typer.Option(help="pipeline: deal amount walked in the review [default: the spec's].")
+        float | None, typer.Option(help="pipeline: deal amount walked in the review (default: the spec's).")
     ] = None,
     window: Annotated[
         float | None, typer.Option(help="attribution: days before opportunity creation a touch counts.")
@@ -131,7 +131,7 @@ def report(
 def sign(
     person: Annotated[str, typer.Argument(help="Person id of a governance owner.")],
     now: Annotated[
-        str | None, typer.Option("--now", help="Sign as of this instant (ISO) [default: now].")
+        str | None, typer.Option("--now", help="Sign as of this instant (ISO) (default: now).")
     ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:

@@ -37,7 +37,7 @@ def init(
 def validate(
     file: Annotated[
         Path | None,
-        typer.Argument(help="Spec file [default: the workspace's accord.yaml]", show_default=False),
+        typer.Argument(help="Spec file (default: the workspace's accord.yaml)", show_default=False),
     ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -90,16 +90,16 @@ def import_(
         ),
     ] = [],  # noqa: B006
     timezone: Annotated[
-        str | None, typer.Option(help="Zone of naive timestamps [default: the workspace's].")
+        str | None, typer.Option(help="Zone of naive timestamps (default: the workspace's).")
     ] = None,
-    source: Annotated[str | None, typer.Option(help="Value of the source column [default: import].")] = None,
+    source: Annotated[str | None, typer.Option(help="Value of the source column (default: import).")] = None,
     format_: Annotated[
-        str | None, typer.Option("--format", help="csv, parquet or jsonl [default: from the extension].")
+        str | None, typer.Option("--format", help="csv, parquet or jsonl (default: from the extension).")
     ] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV/JSON files.")] = "utf-8",
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter [default: detected].")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
     rejects: Annotated[
-        Path | None, typer.Option(help="Where to write refused rows [default: WORKSPACE/rejects/].")
+        Path | None, typer.Option(help="Where to write refused rows (default: WORKSPACE/rejects/).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; store nothing.")] = False,
     workspace: WorkspaceOpt = None,
@@ -209,7 +209,7 @@ def demo(
     contacts: Annotated[int, typer.Option(min=50, max=2_000_000, help="Number of contacts.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same world.")] = 7,
     as_of: Annotated[
-        str | None, typer.Option(help="End of the generated year (ISO, UTC) [default: now].")
+        str | None, typer.Option(help="End of the generated year (ISO, UTC) (default: now).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a workspace already in the folder.")] = False,
     derive: Annotated[

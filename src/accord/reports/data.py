@@ -106,6 +106,7 @@ class ReportData:
         self.filters = filters
         run = self._run()
         self.derived_as_of = ts(run["as_of"]) if run else None
+        self.derived_spec: str | None = run["spec_version"] if run else None
         self.as_of: int = as_of if as_of is not None else (self.derived_as_of or 0)
         if as_of is None and run is None:
             raise WorkspaceError("nothing derived yet", hint="run `accord derive` first, then the report")

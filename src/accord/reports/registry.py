@@ -77,4 +77,15 @@ def run_report(name: str, data: ReportData, options: dict[str, Any]) -> Report:
             ", ".join("--" + k.replace("_", "-").replace("-days", "") for k in definition.options) or "none"
         )
         raise ReportError(f"report '{name}' does not take {flags}", hint=f"its own options: {takes}")
-    return definition.build()(data, **given)
+    report = definition.build()(data, **given)
+    from accord.spec.load import spec_hash
+
+    if data.derived_spec is not None and data.derived_spec != spec_hash(data.spec):
+        # Derived tables were made under another version of the agreement: say so on every report.
+        report.sections[0].notes.insert(
+            0,
+            f"The spec changed since the last derive (derived under {data.derived_spec}, now "
+            f"{spec_hash(data.spec)}): scores, tiers and stages follow the old rules until "
+            "`accord derive` runs again.",
+        )
+    return report
