@@ -13,6 +13,8 @@ from accord import service
 from accord.spec.load import load_spec
 from accord.spec.model import Spec
 
+pytest_plugins = ["tests.pg"]
+
 STARTER = Path(accord.__file__).parent / "starter" / "accord.yaml"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,6 +32,14 @@ def starter_spec() -> Spec:
 @pytest.fixture
 def workspace(tmp_path: Path) -> service.Workspace:
     """A fresh workspace: starter spec and an empty ledger on disk."""
+    return service.init_workspace(tmp_path / "ws")
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_workspace(request: pytest.FixtureRequest, tmp_path: Path) -> service.Workspace:
+    """A fresh workspace on each store: a DuckDB file, then PostgreSQL behind a DuckDB working copy."""
+    if request.param == "postgres":
+        request.getfixturevalue("on_postgres")
     return service.init_workspace(tmp_path / "ws")
 
 

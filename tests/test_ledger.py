@@ -33,6 +33,12 @@ e6,2026-07-03 08:15:00+02:00,demo_request,c3,a2,demo,/demo
 """
 
 
+@pytest.fixture
+def workspace(any_workspace: service.Workspace) -> service.Workspace:
+    """Every ledger guarantee below holds on both stores: a DuckDB file and PostgreSQL."""
+    return any_workspace
+
+
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

@@ -89,7 +89,7 @@ def _record(
     status: int | None,
     error: str | None,
 ) -> None:
-    ledger.con.execute(
+    ledger.execute_write(  # to PostgreSQL too when it is the store
         "INSERT INTO webhook_deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [f"{hook.id}:{event_id}", hook.id, event_id, attempt, datetime.now(UTC), outcome, status, error],
     )

@@ -24,6 +24,7 @@ def replace_derived(ledger: Ledger, backend: Any, tables: dict[str, ir.Table]) -
         for name in tables:
             ledger.con.execute(f"DROP TABLE IF EXISTS {name}")
             ledger.con.execute(f"ALTER TABLE {name}__new RENAME TO {name}")
+            ledger.replace_stored(name)  # PostgreSQL, when it is the store: in the same write
     return counts
 
 
@@ -39,7 +40,7 @@ def record_run(
     counts: dict[str, int],
     timings: list[tuple[str, float]],
 ) -> None:
-    ledger.con.execute(
+    ledger.execute_write(
         "INSERT INTO derive_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,

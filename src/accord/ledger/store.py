@@ -3,12 +3,18 @@
 Every write goes through :meth:`Ledger.commit`, which either applies a whole batch or nothing: a bad
 file, a failed statement or a crash midway leaves the ledger exactly as it was (DuckDB discards an
 uncommitted transaction on the next open).
+
+With ``ACCORD_DATABASE_URL`` the store of record is PostgreSQL (:mod:`accord.ledger.postgres`) and
+``con`` is an in-memory DuckDB working copy of it: every write runs in DuckDB inside a transaction,
+the rows it touched are copied to PostgreSQL in one PostgreSQL transaction, and DuckDB commits only
+after PostgreSQL did. Readers never know which store is behind ``con``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.errors import LedgerError
+from accord.ledger.postgres import PostgresStore, duck_type
 from accord.ledger.schema import MIGRATIONS, MIGRATIONS_DDL, SCHEMA_VERSION, TABLES, Table
 
 LEDGER_FILE = "accord.duckdb"
@@ -78,9 +85,12 @@ class CommitResult:
 class Ledger:
     """One workspace's store. Use as a context manager so the file is always closed."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, pg: PostgresStore | None = None) -> None:
         self.path = path
         self.con = con
+        self.pg = pg
+        self._seen = -1  # the PostgreSQL change counter the working copy was loaded at
+        self._declared: set[str] = set()  # tables the migrations create (with keys), not derived ones
 
     @classmethod
     def create(cls, path: Path) -> Ledger:
@@ -111,6 +121,35 @@ class Ledger:
             ledger._check_version()
         return ledger
 
+    @classmethod
+    def open_postgres(
+        cls, url: str, workspace_key: str, *, read_only: bool = False, create: bool = False
+    ) -> Ledger:
+        """The workspace's PostgreSQL schema behind an in-memory DuckDB working copy of all its tables.
+
+        ``create`` makes the schema (``accord init``); otherwise a missing one is refused, so a typo
+        in a workspace name never starts an empty ledger. ``read_only`` skips migrations.
+        """
+        pg = PostgresStore(url, workspace_key)
+        ledger = cls(Path(pg.label), connect(":memory:"), pg)
+        try:
+            if not create and not pg.exists():
+                raise LedgerError(
+                    f"no ledger in {pg.label}",
+                    hint="create the workspace with `accord init DIR` (with ACCORD_DATABASE_URL set)",
+                )
+            if create and pg.exists():
+                raise LedgerError(f"{pg.label} already exists", hint="pass --force to start over")
+            if read_only:
+                ledger._check_version()
+                ledger._load()
+            else:
+                ledger.migrate()
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
+
     def __enter__(self) -> Ledger:
         return self
 
@@ -119,10 +158,14 @@ class Ledger:
 
     def close(self) -> None:
         self.con.close()
+        if self.pg is not None:
+            self.pg.close()
 
     # ---- schema ---------------------------------------------------------------------------------
 
     def schema_version(self) -> int:
+        if self.pg is not None:
+            return self.pg.version()
         exists = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'accord_migrations'"
         ).fetchall()[0]
@@ -143,12 +186,19 @@ class Ledger:
     def migrate(self) -> list[int]:
         """Apply pending migrations, each in its own transaction; returns the versions applied."""
         version = self._check_version()
+        if self.pg is not None:
+            applied = self.pg.migrate(MIGRATIONS, MIGRATIONS_DDL)
+            self._load()
+            return applied
+        return self._migrate_duckdb(version)
+
+    def _migrate_duckdb(self, version: int) -> list[int]:
         applied: list[int] = []
         self.con.execute(MIGRATIONS_DDL)
         for migration in MIGRATIONS:
             if migration.version <= version:
                 continue
-            with self.transaction():
+            with self._duckdb_transaction():
                 for statement in migration.statements:
                     self.con.execute(statement)
                 self.con.execute(
@@ -160,6 +210,29 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One write: DuckDB and, when PostgreSQL is the store, PostgreSQL too, committed first.
+
+        With PostgreSQL the change counter is locked first, so writers take turns, and a working copy
+        another writer has made stale is reloaded before this write computes anything from it.
+        """
+        if self.pg is None:
+            with self._duckdb_transaction():
+                yield
+            return
+        counter = self.pg.begin()
+        try:
+            if counter != self._seen:
+                self._load()
+            with self._duckdb_transaction():
+                yield
+                _fault("before_postgres_commit")
+                self._seen = self.pg.commit()
+        except BaseException:
+            self.pg.rollback()
+            raise
+
+    @contextmanager
+    def _duckdb_transaction(self) -> Iterator[None]:
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield
@@ -167,6 +240,94 @@ class Ledger:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+    # ---- PostgreSQL: the working copy and replication ----------------------------------------
+
+    def refresh(self) -> bool:
+        """Reload the working copy when another process wrote to PostgreSQL; True when it did."""
+        if self.pg is None or self.pg.counter() == self._seen:
+            return False
+        self._load()
+        return True
+
+    def _load(self) -> None:
+        """Fill the DuckDB working copy from one consistent PostgreSQL snapshot."""
+        assert self.pg is not None
+        if not self._declared:
+            self._migrate_duckdb(0)
+            self._declared = {
+                str(r[0])
+                for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+            }
+        with self.pg.snapshot() as counter, tempfile.TemporaryDirectory(prefix="accord-pg-") as tmp:
+            for name, columns in self.pg.tables().items():
+                names = [c for c, _ in columns]
+                path = Path(tmp) / f"{name}.csv"
+                size = self.pg.dump(name, names, path)
+                types = "{" + ", ".join(f"{_lit(c)}: {_lit(duck_type(t))}" for c, t in columns) + "}"
+                source = (
+                    f"read_csv({_lit(str(path))}, columns = {types}, header = false, auto_detect = false, "
+                    "allow_quoted_nulls = false, quote = '\"', escape = '\"', delim = ',')"
+                    if size
+                    else f"(SELECT {', '.join(f'NULL::{duck_type(t)} AS {c}' for c, t in columns)} LIMIT 0)"
+                )
+                cols = ", ".join(f'"{c}"' for c in names)
+                if name in self._declared:
+                    self.con.execute(f"DELETE FROM {name}")
+                    self.con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {source}")
+                else:
+                    self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {cols} FROM {source}")
+            self._seen = counter
+
+    def replicate(self, table: str, where: str = "true", *, upsert: bool = True) -> None:
+        """Copy the rows of a DuckDB table that match ``where`` to PostgreSQL, inside ``transaction()``.
+
+        Call it after the DuckDB statement that wrote them: rows whose primary key PostgreSQL already
+        holds are replaced (``upsert``) or refused (an append-only table). No-op without PostgreSQL.
+        """
+        if self.pg is None:
+            return
+        columns = [str(r[0]) for r in self.con.execute(f"DESCRIBE {table}").fetchall()]
+        key: list[str] = []
+        if upsert:
+            found = self.con.execute(
+                "SELECT constraint_column_names FROM duckdb_constraints() "
+                "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
+                [table],
+            ).fetchall()
+            key = [str(c) for c in found[0][0]] if found else []
+        with tempfile.TemporaryDirectory(prefix="accord-pg-") as tmp:
+            path = Path(tmp) / "rows.csv"
+            cols = ", ".join(f'"{c}"' for c in columns)
+            self.con.execute(
+                f"COPY (SELECT {cols} FROM {table} WHERE {where}) "
+                f"TO {_lit(str(path))} (FORMAT csv, HEADER false)"
+            )
+            self.pg.load(table, columns, path, upsert_key=key)
+
+    def replace_stored(self, table: str) -> None:
+        """Re-create a whole table (a derived one) in PostgreSQL from the working copy's version."""
+        if self.pg is None:
+            return
+        described = self.con.execute(f"DESCRIBE {table}").fetchall()
+        columns = [(str(r[0]), str(r[1])) for r in described]
+        with tempfile.TemporaryDirectory(prefix="accord-pg-") as tmp:
+            path = Path(tmp) / "rows.csv"
+            self.con.execute(f"COPY (SELECT * FROM {table}) TO {_lit(str(path))} (FORMAT csv, HEADER false)")
+            self.pg.replace_table(table, columns, path)
+
+    def execute_write(
+        self, statement: str, params: list[Any] | None = None, *, pg_statement: str | None = None
+    ) -> None:
+        """Run one INSERT/UPDATE/DELETE on the working copy and on PostgreSQL, in one write.
+
+        The same SQL runs on both; DuckDB's ``?`` placeholders become psycopg's ``%s`` unless
+        ``pg_statement`` gives PostgreSQL its own text (for SQL the two dialects spell differently).
+        """
+        with self.transaction():
+            self.con.execute(statement, params or [])
+            if self.pg is not None:
+                self.pg.execute(pg_statement or statement.replace("?", "%s"), params or [])
 
     # ---- reading --------------------------------------------------------------------------------
 
@@ -218,7 +379,13 @@ class Ledger:
                         self._append_events("staged_events", import_id, result, count_as_rows=False)
                 _fault("before_commit")
                 self._log(batch, result, started_at, rejects_file)
-        except duckdb.Error as exc:
+                # Everything this commit wrote carries its import id: exactly those rows go to PostgreSQL.
+                where = f"import_id = {_lit(import_id)}"
+                if batch.kind != "events":
+                    self.replicate(table.name, where)
+                self.replicate("events", where, upsert=False)
+                self.replicate("imports", where, upsert=False)
+        except (duckdb.Error, LedgerError) as exc:
             raise LedgerError(
                 f"import of {batch.file or batch.kind} failed and was rolled back: {exc}",
                 hint="nothing was stored; fix the cause and import again",
@@ -368,6 +535,11 @@ class Ledger:
                 json.dumps(batch.notes + result.notes),
             ],
         )
+
+
+def _lit(value: str) -> str:
+    """A SQL string literal (quotes doubled): for DuckDB statements that take no parameters (COPY)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _now() -> datetime:

@@ -12,6 +12,7 @@ from typing import Any
 
 from accord.errors import WorkspaceError
 from accord.ledger.importer import ImportReport, ImportRequest, run_import
+from accord.ledger.postgres import DATABASE_SCHEMA_ENV, DATABASE_URL_ENV, PostgresStore
 from accord.ledger.store import LEDGER_FILE, Ledger
 from accord.spec.load import load_spec, spec_hash
 from accord.spec.model import Spec
@@ -41,16 +42,31 @@ class Workspace:
     def spec(self) -> Spec:
         return load_spec(self.spec_path)
 
+    @property
+    def store_key(self) -> str:
+        """Which PostgreSQL schema holds this workspace: $ACCORD_DATABASE_SCHEMA, else the folder's name."""
+        return os.environ.get(DATABASE_SCHEMA_ENV) or self.root.resolve().name
+
     def ledger(self, *, read_only: bool = False) -> Ledger:
+        """The ledger: PostgreSQL behind a DuckDB working copy when $ACCORD_DATABASE_URL is set."""
+        url = database_url()
+        if url:
+            return Ledger.open_postgres(url, self.store_key, read_only=read_only)
         return Ledger.open(self.ledger_path, read_only=read_only)
+
+
+def database_url() -> str | None:
+    """The PostgreSQL server of a multi-user deployment, if this process is one."""
+    return os.environ.get(DATABASE_URL_ENV) or None
 
 
 def locate(root: str | Path | None = None) -> Workspace:
     """The workspace named, else $ACCORD_WORKSPACE, else the current folder; refused if incomplete."""
     chosen = Path(root or os.environ.get(WORKSPACE_ENV) or ".").expanduser()
     ws = Workspace(chosen)
-    if not ws.spec_path.exists() or not ws.ledger_path.exists():
-        missing = [p.name for p in (ws.spec_path, ws.ledger_path) if not p.exists()]
+    needed = (ws.spec_path,) if database_url() else (ws.spec_path, ws.ledger_path)  # PostgreSQL: no file
+    if not all(p.exists() for p in needed):
+        missing = [p.name for p in needed if not p.exists()]
         raise WorkspaceError(
             f"{chosen.resolve()} is not an Accord workspace (missing {', '.join(missing)})",
             hint="create one with `accord init DIR` or `accord demo DIR`, or pass --workspace DIR",
@@ -61,7 +77,9 @@ def locate(root: str | Path | None = None) -> Workspace:
 def init_workspace(root: Path, *, force: bool = False, spec_text: str | None = None) -> Workspace:
     """Write the starter agreement and an empty ledger into a new folder."""
     ws = Workspace(root)
-    if ws.spec_path.exists() or ws.ledger_path.exists():
+    url = database_url()
+    stored = _postgres_exists(url, ws.store_key) if url else False
+    if ws.spec_path.exists() or ws.ledger_path.exists() or stored:
         if not force:
             raise WorkspaceError(
                 f"{root} already holds a workspace",
@@ -71,12 +89,29 @@ def init_workspace(root: Path, *, force: bool = False, spec_text: str | None = N
         ws.ledger_path.unlink(missing_ok=True)
         ws.ledger_path.with_suffix(".duckdb.wal").unlink(missing_ok=True)
         shutil.rmtree(root / "rejects", ignore_errors=True)
+        if url and stored:
+            store = PostgresStore(url, ws.store_key)
+            try:
+                store.drop()
+            finally:
+                store.close()
     root.mkdir(parents=True, exist_ok=True)
     ws.spec_path.write_text(
         spec_text if spec_text is not None else STARTER_SPEC.read_text("utf-8"), encoding="utf-8"
     )
-    Ledger.create(ws.ledger_path).close()
+    if url:
+        Ledger.open_postgres(url, ws.store_key, create=True).close()
+    else:
+        Ledger.create(ws.ledger_path).close()
     return ws
+
+
+def _postgres_exists(url: str, key: str) -> bool:
+    store = PostgresStore(url, key)
+    try:
+        return store.exists()
+    finally:
+        store.close()
 
 
 def validate_spec(path: Path) -> tuple[Spec, str]:
