@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 WORKSPACE ?= accord-demo
 CONTACTS ?= 5000
 SEED ?= 7
+PORT ?= 8000
 
 .PHONY: run test lint typecheck unit system-deps venv bench docs clean help
 
 help:
-	@echo "make run    build the demo workspace in ./$(WORKSPACE), derive it, show the Tier 1 queue, SLAs and scorecard"
+	@echo "make run    build the demo workspace in ./$(WORKSPACE), derive it, show the queue, SLAs and scorecard, then serve the dashboard on 127.0.0.1:$(PORT)"
 	@echo "make test   lint, type-check and run every test (installs what is missing)"
 	@echo "make bench  run the benchmarks in bench/ (not part of the tests)"
 
@@ -33,6 +34,7 @@ run: venv
 	$(BIN)/accord leads --tier 1 --limit 10 -w $(WORKSPACE)
 	$(BIN)/accord sla -w $(WORKSPACE)
 	$(BIN)/accord report scorecard -w $(WORKSPACE)
+	$(BIN)/accord serve --demo-login --port $(PORT) -w $(WORKSPACE)
 
 lint: venv
 	$(BIN)/ruff check src tests bench

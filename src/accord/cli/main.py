@@ -12,6 +12,7 @@ from accord.cli import (  # noqa: F401 - registers the commands
     derive_cmds,
     handoff_cmds,
     report_cmds,
+    serve_cmds,
     workspace_cmds,
 )
 from accord.cli.app import app, docs_app, err, handled, report

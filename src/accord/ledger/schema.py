@@ -248,6 +248,28 @@ MIGRATIONS: tuple[Migration, ...] = (
   PRIMARY KEY (delivery_id, attempt)
 )""",
     )),
+    Migration(4, "API keys (salted hashes, never the key) and the audit log of every API write", (
+        """CREATE TABLE api_keys (
+  key_id VARCHAR PRIMARY KEY,
+  person VARCHAR NOT NULL,
+  role VARCHAR NOT NULL,
+  salt VARCHAR NOT NULL,
+  hash VARCHAR NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  revoked_at TIMESTAMPTZ,
+  label VARCHAR
+)""",
+        """CREATE TABLE audit_log (
+  "at" TIMESTAMPTZ NOT NULL,
+  key_id VARCHAR,
+  person VARCHAR,
+  role VARCHAR,
+  method VARCHAR NOT NULL,
+  path VARCHAR NOT NULL,
+  status INTEGER NOT NULL,
+  detail JSON
+)""",
+    )),
 )  # fmt: skip
 """Ordered schema changes; a workspace records which it has and applies the rest on open."""
 

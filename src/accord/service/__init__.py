@@ -5,10 +5,16 @@ package re-exports every use case so callers write ``service.run_derive`` and ne
 which module holds it.
 """
 
+from accord.service.access import Conflict, Forbidden, NotFound, may_read_queue
+from accord.service.agreement import SpecText, check_spec, read_spec, replace_spec
 from accord.service.demo import DemoResult, build_demo
 from accord.service.derive import DeriveResult, Explanation, explain, leads, run_derive
 from accord.service.governance import Signature, sign_agreement
 from accord.service.handoffs import disposition, owner_queue, run_tick, sla
+from accord.service.hosted import HostedWorkspace, hold
+from accord.service.ingest import IngestResult, clock_dict, decisions, ingest
+from accord.service.keys import KeyInfo, audit, create_key, has_admin_key, list_keys, revoke_key
+from accord.service.records import account_view, contact_view, dispose, opportunity_view, touch
 from accord.service.reports import report
 from accord.service.workspace import (
     SPEC_FILE,
@@ -27,25 +33,50 @@ __all__ = [
     "SPEC_FILE",
     "STARTER_SPEC",
     "WORKSPACE_ENV",
+    "Conflict",
     "DemoResult",
     "DeriveResult",
     "Explanation",
+    "Forbidden",
+    "HostedWorkspace",
+    "IngestResult",
+    "KeyInfo",
+    "NotFound",
     "Progress",
     "Signature",
+    "SpecText",
     "Workspace",
+    "account_view",
+    "audit",
     "build_demo",
+    "check_spec",
+    "clock_dict",
+    "contact_view",
+    "create_key",
+    "decisions",
+    "dispose",
     "disposition",
     "explain",
+    "has_admin_key",
+    "hold",
     "import_file",
+    "ingest",
     "init_workspace",
     "leads",
+    "list_keys",
     "locate",
+    "may_read_queue",
+    "opportunity_view",
     "owner_queue",
+    "read_spec",
+    "replace_spec",
     "report",
+    "revoke_key",
     "run_derive",
     "run_tick",
     "sign_agreement",
     "sla",
     "status",
+    "touch",
     "validate_spec",
 ]

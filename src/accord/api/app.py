@@ -1,0 +1,216 @@
+"""The ASGI application: the JSON API under ``/api/v1`` and, when present, the dashboard everywhere else.
+
+One app per workspace. It holds the workspace open for its whole life (DuckDB allows one writing
+process; see :mod:`accord.service.hosted`), keeps the injectable clock, meters each key, audits every
+write, and optionally ticks in the background so SLA clocks advance with nobody calling.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from accord.api.limiter import Limiter
+from accord.api.problems import install
+from accord.service.hosted import HostedWorkspace, hold
+
+API = "/api/v1"
+NOW_ENV = "ACCORD_NOW"
+"""An ISO instant (``2026-11-02T12:00:00Z``): the server's clock stands still there (tests, demos)."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("accord.api")
+
+
+def clock_from_env() -> Callable[[], datetime] | None:
+    """A frozen clock when ``ACCORD_NOW`` is set, else None (wall time)."""
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return None
+    from accord.errors import AccordError
+
+    try:
+        fixed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise AccordError(
+            f"{NOW_ENV}={text!r} is not an ISO instant", hint="e.g. 2026-11-02T12:00:00Z"
+        ) from None
+    if fixed.tzinfo is None:
+        fixed = fixed.replace(tzinfo=UTC)
+    fixed = fixed.astimezone(UTC)
+    return lambda: fixed
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ticker:
+    """Runs the tick every ``every`` seconds as `accord tick` does, under the write lock."""
+
+    def __init__(self, ws: HostedWorkspace, clock: Callable[[], datetime], every: float) -> None:
+        self.ws, self.clock, self.every = ws, clock, every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="accord-tick", daemon=True)
+        self.last: dict[str, Any] = {}
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        from accord.service import run_tick
+
+        while not self.stop.wait(self.every):
+            started = time.perf_counter()
+            try:
+                with self.ws.write_lock:
+                    result = run_tick(self.ws, now=self.clock())
+                self.last = {
+                    "at": datetime.now(UTC).isoformat(),
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "written": dict(result.written),
+                }
+            except Exception as exc:  # the server stays up; the next tick tries again
+                log.exception("background tick failed")
+                self.last = {"at": datetime.now(UTC).isoformat(), "error": f"{type(exc).__name__}: {exc}"}
+
+
+def create_app(
+    root: Path,
+    *,
+    now: Callable[[], datetime] | None = None,
+    rate_per_minute: int = 600,
+    tick_every: float | None = None,
+) -> FastAPI:
+    """The app for the workspace at ``root``; ``tick_every`` seconds > 0 starts the background tick."""
+    ws = hold(Path(root))
+    clock = now or _wall
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ticker = Ticker(ws, clock, tick_every) if tick_every and tick_every > 0 else None
+        app.state.ticker = ticker
+        if ticker is not None:
+            ticker.start()
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.stop.set()
+                ticker.thread.join(timeout=30)
+            ws.close()
+
+    app = FastAPI(
+        title="Accord API",
+        version="1",
+        summary="The Marketing and Sales agreement as code: events in, decisions out.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.root = Path(root)
+    app.state.workspace = ws
+    app.state.now = clock
+    app.state.limiter = Limiter(rate_per_minute)
+    app.state.ticker = None
+    install(app)
+
+    from accord.api.routes import routers
+
+    for router in routers:
+        app.include_router(router, prefix=API)
+    _mount_dashboard(app)
+    _document_keys(app)
+
+    @app.middleware("http")
+    async def audit_writes(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Every write attempt, refused ones included, leaves a row: who, when, what, how it ended."""
+        if request.method in SAFE_METHODS:
+            return await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            who = getattr(request.state, "principal", None)
+            await run_in_threadpool(_audit, ws, request.method, request.url.path, 500, who, {})
+            raise
+        detail: dict[str, Any] = dict(getattr(request.state, "audit", None) or {})
+        if request.url.query:
+            detail.setdefault("query", request.url.query)
+        who = getattr(request.state, "principal", None)
+        try:
+            await run_in_threadpool(
+                _audit, ws, request.method, request.url.path, response.status_code, who, detail
+            )
+        except Exception:  # an audit failure must not turn a done write into an error
+            log.exception("could not write the audit row")
+        return response
+
+    return app
+
+
+def _audit(
+    ws: HostedWorkspace, method: str, path: str, status: int, who: Any, detail: dict[str, Any]
+) -> None:
+    from accord.service.keys import record_audit
+
+    json.dumps(detail, default=str)  # fail here, not inside the insert
+    record_audit(
+        ws, at=datetime.now(UTC), principal=who, method=method, path=path, status=status, detail=detail
+    )
+
+
+def _document_keys(app: FastAPI) -> None:
+    """Declare the API-key schemes in the OpenAPI document, so /api/v1/docs can send a key."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <key>"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        }
+        schema["security"] = [{"bearer": []}, {"apiKey": []}]
+        health = schema.get("paths", {}).get(f"{API}/health", {}).get("get")
+        if health is not None:
+            health["security"] = []
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    """Include the dashboard's routes and static files when the web package is installed."""
+    try:
+        from accord.web.routes import router as web_router
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (exc.name == "accord.web" or exc.name.startswith("accord.web.")):
+            return
+        log.exception("the dashboard could not be loaded; serving the API alone")
+        return
+    except Exception:  # a broken dashboard must not take the API down with it
+        log.exception("the dashboard could not be loaded; serving the API alone")
+        return
+    app.include_router(web_router)
+    try:
+        import accord.web as web
+    except ImportError:
+        return
+    static = Path(web.__file__).parent / "static"
+    if static.is_dir():
+        from fastapi.staticfiles import StaticFiles
+
+        app.mount("/static", StaticFiles(directory=static), name="static")

@@ -1,0 +1,78 @@
+"""Request bodies, strict (unknown fields refused): a typo is a 422 naming the field, not a silent no-op."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Id = Field(default=None, min_length=1, max_length=200)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventIn(Strict):
+    """One event as the ledger stores it; ``occurred_at`` must carry its zone (stored in UTC)."""
+
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Unique id; sending it again with the same content is a no-op. Derived from the "
+        "content when absent (then only an identical event counts as a repeat).",
+    )
+    occurred_at: AwareDatetime = Field(
+        description="When it happened, with a zone: 2026-11-02T09:15:00-05:00."
+    )
+    type: str = Field(min_length=1, max_length=100, description="Event type: page_view, pricing_view, ...")
+    contact_id: str | None = Id
+    account_id: str | None = Id
+    opportunity_id: str | None = Id
+    actor_id: str | None = Id
+    campaign_id: str | None = Id
+    content_id: str | None = Id
+    topic: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default="api", max_length=100, description="The sending system.")
+    properties: dict[str, Any] | None = Field(
+        default=None, description="Free JSON: url, reason_code, amount..."
+    )
+
+
+class EventBatch(Strict):
+    events: list[EventIn] = Field(min_length=1, max_length=1000)
+
+
+class Reject(Strict):
+    reason_code: str = Field(min_length=1, max_length=100, description="One of the spec's reason codes.")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Recycle(Strict):
+    until: date = Field(description="The day the lead becomes eligible again (in the future).")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Accept(Strict):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Touch(Strict):
+    type: Literal[
+        "call_attempt", "call_connected", "email_sent", "email_reply", "meeting_booked", "meeting_held"
+    ] = Field(description="What the rep did.")
+    at: AwareDatetime | None = Field(default=None, description="When (default: now); never in the future.")
+    note: str | None = Field(default=None, max_length=2000)
+    event_id: str | None = Field(default=None, min_length=1, max_length=200, description="For safe retries.")
+
+
+class KeyIn(Strict):
+    person: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "revops", "marketing", "sales_manager", "rep", "viewer"]
+    label: str | None = Field(default=None, max_length=200)
+
+
+class SpecJson(Strict):
+    text: str = Field(max_length=2_000_000, description="The whole YAML text of the spec.")

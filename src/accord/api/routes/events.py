@@ -1,0 +1,81 @@
+"""``POST /events``: events in, one decision per contact out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from accord import service
+from accord.api.deps import now, require, workspace
+from accord.api.models import EventBatch, EventIn
+from accord.api.permissions import Action, Principal
+from accord.api.problems import PROBLEM, TYPES, Problem
+
+router = APIRouter(tags=["events"])
+
+ITEM_STATUS = {"stored": 201, "duplicate": 200, "conflict": 409, "rejected": 422}
+
+
+def _item(item: Any) -> dict[str, Any]:
+    out: dict[str, Any] = item.as_dict()
+    code = ITEM_STATUS[item.status]
+    if code >= 400:
+        kind = "conflict" if code == 409 else "invalid-event"
+        title = "Conflict" if code == 409 else "Invalid event"
+        out["problem"] = {"type": TYPES + kind, "title": title, "status": code, "detail": item.reason}
+    return out
+
+
+@router.post(
+    "/events",
+    summary="Ingest one event or a batch; get each affected contact's decision",
+    responses={
+        200: {"description": "A batch (per-item results), or one event already stored (duplicate)"},
+        201: {"description": "One new event stored"},
+        409: {"description": "One event whose id is stored with other content", "content": {PROBLEM: {}}},
+        422: {"description": "Invalid request or event", "content": {PROBLEM: {}}},
+    },
+)
+def post_events(
+    request: Request,
+    body: Annotated[EventIn | EventBatch, Body(description="One event, or {'events': [...]} (up to 1000)")],
+    decide: Annotated[
+        bool, Query(description="Compute decisions for the contacts named (default true).")
+    ] = True,
+    ws: service.Workspace = Depends(workspace),
+    clock: datetime = Depends(now),
+    who: Principal = Depends(require(Action.ingest)),
+) -> Response:
+    single = isinstance(body, EventIn)
+    events = [body] if isinstance(body, EventIn) else body.events
+    rows = [e.model_dump() for e in events]
+    result = service.ingest(ws, rows, now=clock, decide=decide)
+    summary = {s: result.count(s) for s in ("stored", "duplicate", "conflict", "rejected")}
+    request.state.audit = {"events": len(rows), **summary}
+    payload = {
+        "stored": summary["stored"],
+        "duplicates": summary["duplicate"],
+        "conflicts": summary["conflict"],
+        "rejected": summary["rejected"],
+        "items": [_item(i) for i in result.items],
+        "decisions": result.decisions,
+        "undecided": result.undecided,
+        "timings_ms": {k: round(v * 1000, 1) for k, v in result.timings.items()},
+    }
+    if not single:
+        return JSONResponse(payload)
+    item = result.items[0]
+    code = ITEM_STATUS[item.status]
+    if code >= 400:
+        problem = Problem(
+            code,
+            item.reason or item.status,
+            kind="conflict" if code == 409 else "invalid-event",
+            title="Conflict" if code == 409 else "Invalid event",
+            errors=[{"path": "body", "index": 0, "event_id": item.event_id, "message": item.reason}],
+        )
+        return JSONResponse(problem.body(request.url.path), status_code=code, media_type=PROBLEM)
+    return JSONResponse(payload, status_code=code)

@@ -1,0 +1,194 @@
+"""API keys and the audit log: who may call the API, and what every write did.
+
+A key reads ``acc_<key_id>_<secret>``. Only a per-key random salt and ``sha256(salt + secret)`` are
+stored, never the key: a copy of the ledger does not let anyone call the API. The key id in clear makes
+the lookup one primary-key read; the hash is compared in constant time. A key belongs to a person of the
+agreement (the spec's people or the users table) and carries one role of the permission matrix
+(:mod:`accord.api.permissions`). Revoking keeps the row, so the audit log still says whose key it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from accord.api.permissions import Principal, Role
+from accord.errors import AccordError
+from accord.service.workspace import Workspace
+from accord.spec.rules import suggest
+
+PREFIX = "acc"
+
+
+class KeyError_(AccordError):
+    """A key that cannot be created or revoked as asked."""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A key as listed: everything but the secret, which is never stored."""
+
+    key_id: str
+    person: str
+    role: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "person": self.person,
+            "role": self.role,
+            "label": self.label,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def _digest(salt: str, secret: str) -> str:
+    return hashlib.sha256((salt + secret).encode("utf-8")).hexdigest()
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    """Split ``acc_<key_id>_<secret>``; None when the text is not shaped like a key."""
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def _people(ws: Workspace) -> list[str]:
+    with ws.ledger(read_only=True) as ledger:
+        users = [r[0] for r in ledger.con.execute("SELECT user_id FROM users").fetchall()]
+    return sorted(set(ws.spec.people) | set(users))
+
+
+def create_key(
+    ws: Workspace, person: str, role: str, label: str | None = None, *, now: datetime | None = None
+) -> tuple[str, str]:
+    """Make a key for a person of the agreement; returns (key_id, the full key), shown only this once."""
+    try:
+        chosen = Role(role)
+    except ValueError:
+        near = suggest(role, [r.value for r in Role])
+        raise KeyError_(
+            f"unknown role '{role}'" + (f"; did you mean '{near}'?" if near else ""),
+            hint="roles: " + ", ".join(r.value for r in Role),
+        ) from None
+    people = _people(ws)
+    if person not in people:
+        near = suggest(person, people)
+        raise KeyError_(
+            f"'{person}' is not a person of this agreement" + (f"; did you mean '{near}'?" if near else ""),
+            hint="a key belongs to a person id of the spec's people or the users table",
+        )
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(24)
+    salt = secrets.token_hex(16)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    with ws.ledger() as ledger:
+        ledger.execute_write(  # the working copy and, when configured, PostgreSQL
+            "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+            [key_id, person, chosen.value, salt, _digest(salt, secret), moment, label],
+        )
+    return key_id, f"{PREFIX}_{key_id}_{secret}"
+
+
+def list_keys(ws: Workspace) -> list[KeyInfo]:
+    with ws.ledger(read_only=True) as ledger:
+        rows = ledger.con.execute(
+            "SELECT key_id, person, role, label, created_at, revoked_at FROM api_keys ORDER BY created_at"
+        ).fetchall()
+    return [KeyInfo(*r) for r in rows]
+
+
+def revoke_key(ws: Workspace, key_id: str, *, now: datetime | None = None) -> KeyInfo:
+    """Revoke a key at once; its row stays so the audit log keeps naming its holder."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    with ws.ledger() as ledger:
+        found = ledger.con.execute(
+            "SELECT key_id, person, role, label, created_at, revoked_at FROM api_keys WHERE key_id = ?",
+            [key_id],
+        ).fetchall()
+        if not found:
+            raise KeyError_(f"no key '{key_id}'", hint="list keys with `accord keys list`")
+        if found[0][5] is None:
+            ledger.execute_write("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", [moment, key_id])
+            row = found[0]
+            return KeyInfo(row[0], row[1], row[2], row[3], row[4], moment)
+    return KeyInfo(*found[0])
+
+
+def principal_for(ws: Workspace, key: str) -> Principal | None:
+    """The caller a key stands for; None for a malformed, unknown or revoked key (never says which)."""
+    parsed = parse_key(key)
+    if parsed is None:
+        return None
+    key_id, secret = parsed
+    with ws.ledger(read_only=True) as ledger:
+        rows = ledger.con.execute(
+            "SELECT person, role, salt, hash, revoked_at FROM api_keys WHERE key_id = ?", [key_id]
+        ).fetchall()
+    if not rows:
+        return None
+    person, role, salt, digest, revoked = rows[0]
+    if revoked is not None or not hmac.compare_digest(_digest(salt, secret), digest):
+        return None
+    return Principal(person=person, role=Role(role), key_id=key_id)
+
+
+def has_admin_key(ws: Workspace) -> bool:
+    with ws.ledger(read_only=True) as ledger:
+        row = ledger.con.execute(
+            "SELECT count(*) FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL"
+        ).fetchall()[0]
+    return bool(row[0])
+
+
+def record_audit(
+    ws: Workspace,
+    *,
+    at: datetime,
+    principal: Principal | None,
+    method: str,
+    path: str,
+    status: int,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One row per write attempt, refused ones included: who, when, what, and how it ended."""
+    with ws.ledger() as ledger:
+        ledger.execute_write(
+            "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                at,
+                principal.key_id if principal else None,
+                principal.person if principal else None,
+                principal.role.value if principal else None,
+                method,
+                path,
+                status,
+                json.dumps(detail or {}, default=str, sort_keys=True),
+            ],
+        )
+
+
+def audit(ws: Workspace, limit: int = 100) -> list[dict[str, Any]]:
+    """The latest audit rows, newest first."""
+    with ws.ledger(read_only=True) as ledger:
+        cursor = ledger.con.execute(
+            'SELECT "at", key_id, person, role, method, path, status, detail FROM audit_log '
+            'ORDER BY "at" DESC LIMIT ?',
+            [max(0, int(limit))],
+        )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    for row in rows:
+        row["at"] = row["at"].isoformat()
+        row["detail"] = json.loads(row["detail"]) if row["detail"] else {}
+    return rows

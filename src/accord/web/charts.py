@@ -1,0 +1,470 @@
+"""Charts as inline SVG, generated here in Python: no chart library, no script, nothing fetched.
+
+Each function takes plain numbers and labels and returns markup ready for a template. Colours come
+from CSS classes (``fill-1`` ... ``fill-6``, ``fill-ok``...) so one stylesheet themes the screen and
+the printout, and every chart carries a ``<title>``/``<desc>`` and visible text labels: a value is
+never told by colour or length alone. Pages print the numbers beside each chart as well, so a chart
+is a way to see the table, never the only way to read it.
+
+Widths are in viewBox units; the SVG scales to its container. Label widths are estimated from the
+character count (about 7 units per character at the 13-unit font), which is all a fixed layout needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import count
+
+from markupsafe import Markup, escape
+
+CHAR = 7.0  # average glyph width at font-size 13, in viewBox units
+FONT = 13
+_ids = count(1)
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}-{next(_ids)}"
+
+
+def _n(x: float) -> str:
+    """A coordinate with at most one decimal: small markup, stable output."""
+    text = f"{x:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _text(
+    x: float,
+    y: float,
+    body: str,
+    *,
+    cls: str = "t",
+    anchor: str = "start",
+    size: float | None = None,
+    weight: str | None = None,
+) -> str:
+    extra = f' font-size="{_n(size)}"' if size else ""
+    extra += f' font-weight="{weight}"' if weight else ""
+    return f'<text x="{_n(x)}" y="{_n(y)}" class="{cls}" text-anchor="{anchor}"{extra}>{escape(body)}</text>'
+
+
+def _rect(x: float, y: float, w: float, h: float, cls: str, rx: float = 0) -> str:
+    corner = f' rx="{_n(rx)}"' if rx else ""
+    return f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" class="{cls}"{corner}/>'
+
+
+def _svg(width: float, height: float, title: str, desc: str, body: list[str], cls: str = "") -> Markup:
+    ident = _id("chart")
+    return Markup(
+        f'<svg class="{escape(("chart " + cls).strip())}" viewBox="0 0 {_n(width)} {_n(height)}" '
+        f'role="img" aria-labelledby="{ident}-t {ident}-d" xmlns="http://www.w3.org/2000/svg" '
+        f'preserveAspectRatio="xMinYMin meet">'
+        f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(desc)}</desc>'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _label_width(labels: Sequence[str], floor: float = 60, ceiling: float = 220) -> float:
+    """Room for the longest label (plus the gap before the bar), between ``floor`` and ``ceiling``."""
+    longest = max((len(s) for s in labels), default=0)
+    return max(floor, min(ceiling, longest * CHAR + 14))
+
+
+def _clip(label: str, width: float) -> str:
+    """Shorten a label to fit ``width`` units; the full text stays in the table beside the chart."""
+    room = max(3, int(width / CHAR))
+    return label if len(label) <= room else label[: room - 1].rstrip() + "…"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+# ---- funnel --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """One stage of the funnel; ``rate``, ``ci`` and ``days`` describe the move to the next stage."""
+
+    label: str
+    count: int
+    rate: float | None = None
+    ci: tuple[float | None, float | None] | None = None
+    days: float | None = None
+    n: int | None = None
+
+
+def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float = 660) -> Markup:
+    """Centred horizontal bars, one per stage, with the conversion and velocity to the next between them."""
+    label_w = _label_width([s.label for s in steps], 90, 180)
+    side_w = 196.0
+    plot_x, plot_w = label_w, width - label_w - side_w
+    bar_h, gap = 30.0, 26.0
+    top = max((s.count for s in steps), default=0) or 1
+    body: list[str] = []
+    y = 4.0
+    described: list[str] = []
+    arrow = _id("arrow")
+    for i, step in enumerate(steps):
+        w = max(2.0, plot_w * step.count / top) if step.count else 2.0
+        x = plot_x + (plot_w - w) / 2
+        tone = f"fill-{min(i, 5) + 1}"
+        body.append(
+            f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(bar_h)}" rx="3" class="{tone}"/>'
+        )
+        body.append(
+            _text(plot_x - 10, y + bar_h / 2 + 4.5, _clip(step.label, label_w - 12), anchor="end", cls="t")
+        )
+        text = f"{step.count:,}"
+        inside = w > len(text) * CHAR + 12
+        body.append(
+            _text(
+                plot_x + plot_w / 2 if inside else x + w + 6,
+                y + bar_h / 2 + 4.5,
+                text,
+                anchor="middle" if inside else "start",
+                cls="t-inv" if inside else "t-strong",
+                weight="600",
+            )
+        )
+        described.append(f"{step.label} {step.count:,}")
+        y += bar_h
+        if i < len(steps) - 1:
+            mid = y + gap / 2
+            body.append(
+                f'<path d="M{_n(plot_x + plot_w / 2)} {_n(y + 3)} v{_n(gap - 8)}" class="stroke-muted" '
+                f'marker-end="url(#{arrow})"/>'
+            )
+            if step.rate is not None:
+                rate = f"{pct(step.rate)} convert"
+                extra = []
+                if step.days is not None:
+                    extra.append(f"median {step.days:.1f} d")
+                if step.ci and step.ci[0] is not None and step.ci[1] is not None:
+                    extra.append(f"CI {pct(step.ci[0], 0)}–{pct(step.ci[1], 0)}")
+                body.append(_text(plot_x + plot_w + 14, mid - 2, rate, cls="t-strong", weight="600"))
+                if extra:
+                    body.append(
+                        _text(plot_x + plot_w + 14, mid + 12, " · ".join(extra), cls="t-muted", size=11)
+                    )
+                described.append(f"{rate} to the next stage" + (f" ({', '.join(extra)})" if extra else ""))
+            y += gap
+    defs = (
+        f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="5" markerHeight="5" '
+        'orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" class="fill-muted"/></marker></defs>'
+    )
+    return _svg(width, y + 4, title, "; ".join(described), [defs, *body], "chart-funnel")
+
+
+# ---- horizontal bars -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None
+    low: float | None = None  # interval whiskers, same unit as value
+    high: float | None = None
+    note: str | None = None  # text after the value, e.g. "lift 7.6x"
+    tone: str = "fill-1"
+
+
+def bars(
+    items: Sequence[Bar],
+    *,
+    title: str,
+    fmt: Callable[[float | None], str] = lambda v: "n/a" if v is None else f"{v:,.0f}",
+    reference: tuple[str, float] | None = None,
+    maximum: float | None = None,
+    width: float = 560,
+) -> Markup:
+    """Horizontal bars with the value written at the end, optional interval whiskers and a reference line."""
+    label_w = _label_width([b.label for b in items], 80, max(170, width * 0.34))
+    longest_note = max((len(b.note or "") for b in items), default=0)
+    note_w = longest_note * 6.9 + 10 if longest_note else 0.0
+    value_w = 62.0
+    plot_x = label_w
+    plot_w = width - label_w - value_w - note_w
+    row_h, bar_h = 30.0, 18.0
+    top_pad = 20.0 if reference else 4.0
+    values = [v for b in items for v in (b.value, b.high) if v is not None]
+    if reference:
+        values.append(reference[1])
+    top = maximum or (max(values) if values else 1.0) or 1.0
+    scale = plot_w / top
+    body: list[str] = []
+    described: list[str] = []
+    y = top_pad
+    for b in items:
+        cy = y + row_h / 2
+        body.append(_text(plot_x - 10, cy + 4.5, _clip(b.label, label_w - 12), anchor="end"))
+        body.append(_rect(plot_x, cy - bar_h / 2, plot_w, bar_h, "fill-track", 2))
+        if b.value is not None:
+            w = max(1.5, min(plot_w, b.value * scale))
+            body.append(_rect(plot_x, cy - bar_h / 2, w, bar_h, b.tone, 2))
+        if b.low is not None and b.high is not None:
+            x1, x2 = plot_x + min(plot_w, b.low * scale), plot_x + min(plot_w, b.high * scale)
+            body.append(
+                f'<path d="M{_n(x1)} {_n(cy)} H{_n(x2)} M{_n(x1)} {_n(cy - 5)} v10 '
+                f'M{_n(x2)} {_n(cy - 5)} v10" class="whisker"/>'
+            )
+        body.append(_text(plot_x + plot_w + 8, cy + 4.5, fmt(b.value), cls="t-strong", weight="600"))
+        if b.note:
+            body.append(_text(plot_x + plot_w + value_w + 4, cy + 4.5, b.note, cls="t-muted", size=12))
+        described.append(f"{b.label}: {fmt(b.value)}" + (f" ({b.note})" if b.note else ""))
+        y += row_h
+    if reference:
+        x = plot_x + min(plot_w, reference[1] * scale)
+        body.append(f'<path d="M{_n(x)} {_n(top_pad - 4)} V{_n(y)}" class="ref-line"/>')
+        body.append(
+            _text(x, 12, f"{reference[0]} {fmt(reference[1])}", anchor="middle", cls="t-muted", size=11)
+        )
+        described.append(f"reference line: {reference[0]} {fmt(reference[1])}")
+    return _svg(width, y + 4, title, "; ".join(described), body, "chart-bars")
+
+
+# ---- columns -------------------------------------------------------------------------------------
+
+
+def columns(
+    items: Sequence[Bar],
+    *,
+    title: str,
+    fmt: Callable[[float | None], str] = lambda v: "n/a" if v is None else f"{v:,.0f}",
+    height: float = 180,
+    width: float = 560,
+) -> Markup:
+    """Vertical columns with the value above each and the label below (short labels: stage ids, codes)."""
+    n = max(1, len(items))
+    slot = width / n
+    col_w = min(64.0, slot * 0.6)
+    base = height - 34
+    top = max((b.value or 0 for b in items), default=0) or 1
+    body = [f'<path d="M0 {_n(base)} H{_n(width)}" class="axis"/>']
+    described = []
+    for i, b in enumerate(items):
+        cx = slot * i + slot / 2
+        h = 0.0 if b.value is None else max(1.5, (base - 22) * b.value / top)
+        body.append(
+            f'<rect x="{_n(cx - col_w / 2)}" y="{_n(base - h)}" width="{_n(col_w)}" height="{_n(h)}" '
+            f'class="{b.tone}" rx="2"/>'
+        )
+        body.append(_text(cx, base - h - 6, fmt(b.value), anchor="middle", cls="t-strong", weight="600"))
+        body.append(_text(cx, base + 16, _clip(b.label, slot - 4), anchor="middle", size=12))
+        if b.note:
+            body.append(
+                _text(cx, base + 30, _clip(b.note, slot - 4), anchor="middle", cls="t-muted", size=11)
+            )
+        described.append(f"{b.label}: {fmt(b.value)}")
+    return _svg(width, height, title, "; ".join(described), body, "chart-columns")
+
+
+# ---- speed to lead ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str
+    share: float | None
+    tone: str
+
+
+def _legend(items: Sequence[tuple[str, str]], x0: float, y0: float, width: float, body: list[str]) -> float:
+    """Swatch-and-text legend that wraps to the width; returns the y of its last line."""
+    lx, ly = x0, y0
+    for tone, text in items:
+        need = 16 + len(text) * 6.6 + 18
+        if lx + need > width and lx > x0:
+            lx, ly = x0, ly + 20
+        body.append(f'<rect x="{_n(lx)}" y="{_n(ly - 10)}" width="11" height="11" class="{tone}" rx="2"/>')
+        body.append(_text(lx + 16, ly, text, size=12))
+        lx += need
+    return ly
+
+
+def speed(
+    buckets: Sequence[Bucket],
+    markers: Sequence[tuple[str, float | None]],
+    *,
+    title: str = "Speed to lead",
+    target_minutes: float | None = None,
+    width: float = 460,
+) -> Markup:
+    """Speed-to-lead: p50/p90 on a log time axis over coloured zones, and the shares of touches per band.
+
+    The log axis keeps 2 minutes and 4 hours on one line; the zones (5 min, 1 h) are the thresholds the
+    agreement reports on, so the markers read against them at a glance.
+    """
+    left, right = 10.0, 10.0
+    plot_w = width - left - right
+    known = [m for _, m in markers if m is not None]
+    hi = max([240.0, *(m * 1.6 for m in known)])
+    lo = 1.0
+
+    def x(minutes: float) -> float:
+        m = min(max(minutes, lo), hi)
+        return left + plot_w * (math.log10(m) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+
+    body: list[str] = []
+    described: list[str] = []
+    band_top, band_h = 40.0, 18.0
+    axis_y = band_top + band_h
+    for a, b, cls in ((lo, 5.0, "zone-ok"), (5.0, 60.0, "zone-warn"), (60.0, hi, "zone-bad")):
+        body.append(_rect(x(a), band_top, x(b) - x(a), band_h, cls))
+    body.append(f'<path d="M{_n(left)} {_n(axis_y)} H{_n(left + plot_w)}" class="axis"/>')
+    last_x = -1e9
+    for t in (1, 5, 15, 60, 240, 960, 3840):
+        if t > hi:
+            break
+        tx = x(t)
+        if tx - last_x < 34:
+            continue
+        last_x = tx
+        label = f"{t} min" if t < 60 else f"{t // 60} h"
+        body.append(f'<path d="M{_n(tx)} {_n(axis_y)} v5" class="axis"/>')
+        body.append(_text(tx, axis_y + 17, label, anchor="middle", cls="t-muted", size=11))
+    if target_minutes:
+        tx = x(target_minutes)
+        body.append(f'<path d="M{_n(tx)} {_n(band_top - 4)} V{_n(axis_y)}" class="ref-line"/>')
+    placed: list[float] = []
+    for name, minutes in markers:
+        if minutes is None:
+            continue
+        mx = x(minutes)
+        line = 1 if any(abs(mx - p) < 110 for p in placed) else 0
+        placed.append(mx)
+        ty = 14 + 14 * line
+        body.append(f'<path d="M{_n(mx - 6)} {_n(band_top - 8)} h12 l-6 8 z" class="marker"/>')
+        if line:
+            body.append(f'<path d="M{_n(mx)} {_n(ty + 3)} V{_n(band_top - 8)}" class="stroke-muted"/>')
+        anchor = "end" if mx > width - 70 else "start" if mx < 70 else "middle"
+        text = f"{name} {minutes:,.1f} min"
+        body.append(_text(mx, ty, text, anchor=anchor, cls="t-strong", size=12, weight="600"))
+        described.append(f"{name} {minutes:,.1f} business minutes")
+    bar_y, bar_h = axis_y + 30, 22.0
+    cursor = left
+    total = sum(k.share or 0 for k in buckets) or 1.0
+    for bucket in buckets:
+        w = plot_w * (bucket.share or 0) / total
+        if w <= 0:
+            continue
+        body.append(_rect(cursor, bar_y, w, bar_h, f"{bucket.tone} seg"))
+        if w > 40:
+            body.append(
+                _text(
+                    cursor + w / 2,
+                    bar_y + 15.5,
+                    pct(bucket.share, 0),
+                    anchor="middle",
+                    cls="t-inv",
+                    weight="600",
+                )
+            )
+        cursor += w
+    items = [(k.tone, f"{k.label}: {pct(k.share)}") for k in buckets]
+    described += [text for _, text in items]
+    last = _legend(items, left, bar_y + bar_h + 20, width, body)
+    return _svg(width, last + 8, title, "; ".join(described), body, "chart-speed")
+
+
+# ---- stacked coverage ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    label: str
+    value: float
+    detail: str = ""
+
+
+def coverage(
+    segments: Sequence[Segment],
+    *,
+    remaining: float | None,
+    target: float | None,
+    money: Callable[[float], str],
+    title: str = "Pipeline coverage by stage",
+    width: float = 560,
+) -> Markup:
+    """Open pipeline per stage stacked into one bar, measured in multiples of the target still to win.
+
+    The target multiple (3x in the starter) is a line across the bar, so "how far short" is a length
+    and a number at once.
+    """
+    left, right = 14.0, 70.0
+    plot_w = width - left - right
+    total = sum(s.value for s in segments)
+    body: list[str] = []
+    described: list[str] = []
+    if not remaining:
+        body.append(_text(left, 20, "No remaining target in the plan period: coverage has no denominator.",
+                          cls="t-muted"))  # fmt: skip
+        return _svg(width, 32, title, "no remaining target", body, "chart-coverage")
+    multiple = total / remaining
+    span = max(multiple, target or 0.0, 1.0) * 1.1
+    scale = plot_w / (span * remaining)
+    bar_y, bar_h = 26.0, 30.0
+    body.append(_rect(left, bar_y, plot_w, bar_h, "fill-track", 3))
+    cursor = left
+    for i, s in enumerate(segments):
+        w = s.value * scale
+        if w <= 0:
+            continue
+        body.append(
+            f'<rect x="{_n(cursor)}" y="{_n(bar_y)}" width="{_n(w)}" height="{_n(bar_h)}" '
+            f'class="fill-{i % 6 + 1} seg"/>'
+        )
+        if w > 46:
+            share = s.value / remaining
+            body.append(
+                _text(cursor + w / 2, bar_y + 19.5, f"{share:.2f}x", anchor="middle", cls="t-inv", size=12)
+            )
+        cursor += w
+        described.append(f"{s.label}: {money(s.value)} ({s.value / remaining:.2f}x)")
+    body.append(_text(cursor + 6, bar_y + 20, f"{multiple:.2f}x", cls="t-strong", weight="700", size=14))
+    for k in range(int(span) + 1):
+        tx = left + k * remaining * scale
+        body.append(f'<path d="M{_n(tx)} {_n(bar_y + bar_h)} v5" class="axis"/>')
+        body.append(_text(tx, bar_y + bar_h + 18, f"{k}x", anchor="middle", cls="t-muted", size=11))
+    if target:
+        tx = left + target * remaining * scale
+        body.append(f'<path d="M{_n(tx)} {_n(bar_y - 8)} V{_n(bar_y + bar_h + 2)}" class="ref-line"/>')
+        body.append(_text(tx, bar_y - 12, f"target {target:g}x", anchor="middle", cls="t-muted", size=11))
+        described.append(f"target {target:g}x")
+    items = [(f"fill-{i % 6 + 1}", f"{s.label} {money(s.value)}") for i, s in enumerate(segments)]
+    last = _legend(items, left, bar_y + bar_h + 44, width, body)
+    described.insert(
+        0, f"open pipeline {money(total)} is {multiple:.2f}x the {money(remaining)} still to win"
+    )
+    return _svg(width, last + 8, title, "; ".join(described), body, "chart-coverage")
+
+
+# ---- score composition ---------------------------------------------------------------------------
+
+
+def composition(parts: Sequence[Segment], *, title: str = "Score composition", width: float = 700) -> Markup:
+    """One bar split into the score's parts (fit, intent, committee), labelled with their points."""
+    left = 4.0
+    plot_w = width - 8
+    positive = [p for p in parts if p.value > 0]
+    total = sum(p.value for p in positive) or 1.0
+    body: list[str] = []
+    cursor = left
+    described = []
+    for i, p in enumerate(positive):
+        w = plot_w * p.value / total
+        tone = f"fill-{i % 6 + 1}"
+        body.append(f'<rect x="{_n(cursor)}" y="4" width="{_n(w)}" height="30" class="{tone} seg" rx="2"/>')
+        text = f"{p.label} +{p.value:g}"
+        if w > len(text) * CHAR + 10:
+            body.append(_text(cursor + 8, 24, text, cls="t-inv", weight="600"))
+        elif w > 40:
+            body.append(
+                _text(cursor + w / 2, 24, f"+{p.value:g}", anchor="middle", cls="t-inv", weight="600")
+            )
+        cursor += w
+        described.append(text)
+    return _svg(width, 38, title, "; ".join(described), body, "chart-composition")

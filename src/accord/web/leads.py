@@ -1,0 +1,350 @@
+"""Page models for one lead and for a person's queue: what a rep needs to act, in the order they act.
+
+The lead page reads :func:`accord.service.records.contact_view` (the same lead the API returns: the
+latest derive's score and drivers, with the owner and SLA clocks as of now). The queue reads
+:func:`accord.service.owner_queue`. Who may act on a lead follows the service's rule (its owner or the
+owner's manager, with a role that may disposition or touch), so a form is shown only to someone whose
+submission the service would accept; the service checks again on submit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+
+from accord import service
+from accord.api.permissions import Action, Principal
+from accord.service.access import manager_of, team_of_manager
+from accord.service.records import contact_view
+from accord.web import charts
+from accord.web.tables import instant, relative, span, when
+
+TOUCHES: tuple[tuple[str, str], ...] = (
+    ("call_attempt", "Call"),
+    ("email_sent", "Email"),
+    ("meeting_booked", "Meeting booked"),
+    ("meeting_held", "Meeting held"),
+)
+"""Touches the forms offer: the first three stop a first-touch clock in the starter spec."""
+OPEN_STATES = ("breached", "at_risk", "open")
+SALES_ROLES = ("sdr", "ae", "sdr_manager", "ae_manager", "sales_leader")
+
+
+@dataclass(frozen=True)
+class ClockView:
+    sla: str
+    name: str
+    status: str
+    deadline: str
+    deadline_rel: str
+    started: str
+    stopped: str | None
+    attempts: int
+    escalations: list[str]
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What the signed-in person may do to one lead, with the reason when not."""
+
+    dispose: bool
+    touch: bool
+    why_not: str | None
+
+
+def rights(ws: service.Workspace, who: Principal, owner: str | None, latest: str | None) -> Rights:
+    """The service's rule, asked before drawing a form: role first, then owner or owner's manager."""
+    may_d, may_t = who.may(Action.disposition), who.may(Action.touch)
+    if not (may_d or may_t):
+        return Rights(False, False, f"Your role ({who.role.value}) reads only.")
+    if owner is None:
+        return Rights(False, False, "No owner yet: the lead is assigned when it becomes an MQL.")
+    if who.person not in (owner, manager_of(ws, owner)):
+        return Rights(False, False, f"Only {owner} (the owner) or their manager can act on this lead.")
+    once = latest in (None, "assigned")
+    return Rights(
+        may_d and once,
+        may_t,
+        None if once else f"Already {latest}: a lead is dispositioned once per assignment.",
+    )
+
+
+def _field(c: Any, key: str) -> Any:
+    return c.get(key) if isinstance(c, dict) else getattr(c, key)
+
+
+def _escalation(e: Any) -> str:
+    return f"{_field(e, 'link')} → {_field(e, 'to')}"
+
+
+def _clock(ws: service.Workspace, c: Any, now: datetime, zone: str) -> ClockView:
+    """A clock from the queue (a Clock) or the lead view (a dict of ISO instants)."""
+    sla_id = str(_field(c, "sla"))
+    sla = ws.spec.slas.get(sla_id)
+    deadline = instant(_field(c, "deadline"))
+    stopped = _field(c, "stopped_at")
+    status = str(_field(c, "status"))
+    return ClockView(
+        sla_id,
+        sla.name if sla else sla_id,
+        status,
+        when(deadline, zone),
+        relative(deadline, now) if stopped is None and status in OPEN_STATES else "",
+        when(_field(c, "started_at"), zone),
+        when(stopped, zone) if stopped is not None else None,
+        int(_field(c, "attempts") or 0),
+        [_escalation(e) for e in (_field(c, "escalations") or [])],
+    )
+
+
+def worst(statuses: list[str]) -> str | None:
+    for s in OPEN_STATES:
+        if s in statuses:
+            return s
+    return None
+
+
+# ---- the lead page -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriverView:
+    rank: int
+    component: str
+    label: str
+    points: float
+    count: int | None
+    last: str | None
+    detail: str | None
+
+
+@dataclass
+class LeadView:
+    contact_id: str
+    name: str
+    title: str | None
+    account: str | None
+    facts: list[tuple[str, str]]
+    score: float | None
+    fit: float | None
+    intent: float | None
+    committee: float | None
+    tier: str | None
+    motion: str | None
+    stage: str | None
+    drivers: list[DriverView]
+    drivers_total: float
+    composition: Markup
+    timeline: list[dict[str, Any]]
+    clocks: list[ClockView]
+    owner: str | None
+    owner_name: str | None
+    handoff: str | None
+    latest: str | None
+    rights: Rights
+    derived_as_of: str
+    stale: bool
+    status: str | None = None
+    reason_codes: list[tuple[str, str]] = field(default_factory=list)
+
+
+def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) -> LeadView:
+    data = contact_view(ws, contact_id, now)
+    spec = ws.spec
+    zone = spec.workspace.timezone
+    contact, row = data["contact"], data["lead"]
+    stage_names = {s.id: s.name for s in spec.journey.stages}
+    drivers = [
+        DriverView(
+            int(d["rank"]),
+            d["component"],
+            d["label"],
+            float(d["points"]),
+            d.get("count"),
+            when(d["last_at"], zone) if d.get("last_at") else None,
+            d.get("detail"),
+        )
+        for d in data["drivers"]
+    ]
+    parts = [
+        charts.Segment("fit", float(row.get("fit") or 0)),
+        charts.Segment("intent", float(row.get("intent") or 0)),
+        charts.Segment("committee", float(row.get("committee") or 0)),
+    ]
+    timeline = []
+    for s in data["stages"]:
+        entered, exited = instant(s["entered_at"]), instant(s.get("exited_at"))
+        timeline.append(
+            {
+                "stage": stage_names.get(s["stage"], s["stage"]),
+                "entered": when(entered, zone),
+                "left": when(exited, zone) if exited else None,
+                "exit_to": stage_names.get(s.get("exit_to") or "", s.get("exit_to")),
+                "skipped": bool(s.get("skipped")),
+                "days": None if entered is None else span(((exited or now) - entered).total_seconds()),
+                "current": exited is None,
+            }
+        )
+    owner = data.get("owner")
+    handoff = data.get("handoff")
+    latest = handoff["type"] if handoff else None
+    handoff_text = None
+    if handoff:
+        handoff_text = f"{handoff['type']} by {handoff['by']} on {when(handoff['at'], zone)}"
+    clocks = [_clock(ws, c, now, zone) for c in data["clocks"]]
+    open_states = [c.status for c in clocks if c.status in OPEN_STATES and c.stopped is None]
+    name = " ".join(x for x in (contact.get("first_name"), contact.get("last_name")) if x) or contact_id
+    facts = [
+        ("Account", contact.get("account_name") or "—"),
+        ("Industry", (contact.get("industry") or "—").replace("_", " ")),
+        ("Employees", f"{contact['employees']:,}" if contact.get("employees") else "—"),
+        ("Country", contact.get("country") or contact.get("account_country") or "—"),
+        ("Committee role", (contact.get("committee_role") or "—").replace("_", " ")),
+        ("Lead source", (contact.get("lead_source") or "—").replace("_", " ")),
+    ]
+    people = spec.people
+    return LeadView(
+        contact_id=contact_id,
+        name=name,
+        title=contact.get("title"),
+        account=contact.get("account_name"),
+        facts=facts,
+        score=row.get("score"),
+        fit=row.get("fit"),
+        intent=row.get("intent"),
+        committee=row.get("committee"),
+        tier=row.get("tier"),
+        motion=spec.motions[row["motion"]].name if row.get("motion") in spec.motions else row.get("motion"),
+        stage=stage_names.get(row.get("stage") or "", row.get("stage")),
+        drivers=drivers,
+        drivers_total=round(sum(d.points for d in drivers), 2),
+        composition=charts.composition(parts, title=f"Score {row.get('score')}: fit, intent and committee"),
+        timeline=timeline,
+        clocks=clocks,
+        owner=owner,
+        owner_name=people[owner].name if owner in people else owner,
+        handoff=handoff_text,
+        latest=latest,
+        rights=rights(ws, who, owner, latest),
+        derived_as_of=when(data["derived"]["as_of"], zone),
+        stale=bool(data["derived"].get("stale")),
+        status=worst(open_states) or ("accepted" if latest == "accepted" else None),
+        reason_codes=[(r.id, r.label) for r in spec.reason_codes],
+    )
+
+
+# ---- the queue -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueLead:
+    contact_id: str
+    name: str
+    account: str | None
+    score: float | None
+    tier: str | None
+    stage: str | None
+    latest: str
+    why: str | None
+    why_points: float | None
+    status: str
+    next_deadline: str | None
+    next_deadline_rel: str | None
+    clocks: list[ClockView]
+    rights: Rights
+
+
+@dataclass
+class QueueView:
+    owner: str
+    owner_name: str
+    mine: bool
+    leads: list[QueueLead]
+    counts: dict[str, int]
+    reason_codes: list[tuple[str, str, str | None]]
+    touches: tuple[tuple[str, str], ...]
+    recycle_min: str
+    recycle_default: str
+    people: list[tuple[str, str, bool]]  # (id, name, is the owner shown)
+    acting_note: str | None
+
+
+def colleagues(ws: service.Workspace, who: Principal) -> list[str]:
+    """Whose queues the person can switch to: a manager's team, everyone in sales for other roles."""
+    spec = ws.spec
+    if who.role.value == "rep":
+        return [who.person]
+    if who.role.value == "sales_manager":
+        return sorted({who.person, *team_of_manager(ws, who.person)})
+    return sorted(pid for pid, p in spec.people.items() if p.role in SALES_ROLES)
+
+
+def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> QueueView:
+    spec = ws.spec
+    zone = spec.workspace.timezone
+    items = service.owner_queue(ws, owner, now=now)
+    stage_names = {s.id: s.name for s in spec.journey.stages}
+    leads: list[QueueLead] = []
+    counts = {"breached": 0, "at_risk": 0, "open": 0, "accepted": 0}
+    for item in items:
+        clocks = [_clock(ws, c, now, zone) for c in item.clocks]
+        live = [c for c in clocks if c.status in OPEN_STATES and c.stopped is None]
+        status = worst([c.status for c in live]) or ("accepted" if item.latest == "accepted" else "none")
+        if status in counts:
+            counts[status] += 1
+        deadline = item.next_deadline
+        leads.append(
+            QueueLead(
+                item.contact_id,
+                item.name,
+                item.account,
+                item.score,
+                item.tier,
+                stage_names.get(item.stage or "", item.stage),
+                item.latest,
+                item.top_driver,
+                item.top_points,
+                status,
+                when(deadline, zone) if deadline else None,
+                relative(deadline, now) if deadline else None,
+                clocks,
+                rights(ws, who, owner, item.latest),
+            )
+        )
+    today = datetime.fromtimestamp(int(now.timestamp()), UTC).astimezone(ZoneInfo(zone)).date()
+    people = [
+        (pid, spec.people[pid].name if pid in spec.people else pid, pid == owner)
+        for pid in colleagues(ws, who)
+    ]
+    if owner not in {p for p, _, _ in people}:
+        people.insert(0, (owner, spec.people[owner].name if owner in spec.people else owner, True))
+    acting = None
+    if owner != who.person and who.may(Action.disposition) and manager_of(ws, owner) == who.person:
+        acting = f"You manage {owner}: your dispositions on this queue are recorded as yours."
+    return QueueView(
+        owner=owner,
+        owner_name=spec.people[owner].name if owner in spec.people else owner,
+        mine=owner == who.person,
+        leads=leads,
+        counts=counts,
+        reason_codes=[(r.id, r.label, r.description) for r in spec.reason_codes],
+        touches=TOUCHES,
+        recycle_min=(today + timedelta(days=1)).isoformat(),
+        recycle_default=(today + timedelta(days=30)).isoformat(),
+        people=people,
+        acting_note=acting,
+    )
+
+
+def parse_day(text: str | None) -> date | None:
+    """A recycle date from a form field; None when empty or not a date (the service then says why)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,335 @@
+"""The REST API over real HTTP against a real `accord serve` process on the 300-contact demo.
+
+Tests run in file order on one server: the report comparisons come first, while the served ledger
+still equals the pristine demo they are compared with; later tests add events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from accord import service
+from accord.api.permissions import matrix_markdown
+from accord.reports.base import Filters
+from tests.api_server import REPO_DOCS, Server, client, copy_demo, is_problem, make_keys, pristine_demo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
+    root = copy_demo(tmp_path_factory.mktemp("api") / "ws")
+    keys = make_keys(root)
+    server = Server(root).start()
+    try:
+        yield server, keys
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def admin(served: tuple[Server, dict[str, str]]) -> Iterator[httpx.Client]:
+    server, keys = served
+    with client(keys["admin"], base_url=server.url) as c:
+        yield c
+
+
+def event(
+    eid: str, contact: str, kind: str = "pricing_view", at: str = "2026-11-02T11:00:00Z", **kw: Any
+) -> dict[str, Any]:
+    return {"event_id": eid, "occurred_at": at, "type": kind, "contact_id": contact, **kw}
+
+
+# ---- reports first: the served ledger is still the pristine demo ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "options"),
+    [
+        ("scorecard", {}, {}),
+        ("funnel", {"by": "source"}, {"by": "source"}),
+        ("tiers", {}, {}),
+        ("pipeline", {}, {}),
+        ("agreement", {}, {}),
+    ],
+)
+def test_report_json_equals_the_service(
+    admin: httpx.Client, name: str, query: dict[str, str], options: dict[str, Any]
+) -> None:
+    expected = service.report(service.locate(pristine_demo()), name, Filters(), **options).to_dict()
+    got = admin.get(f"/reports/{name}", params=query)
+    assert got.status_code == 200, got.text
+    assert got.json() == expected
+
+
+def test_report_period_and_errors(admin: httpx.Client) -> None:
+    ws = service.locate(pristine_demo())
+    zone_filters = admin.get("/reports/scorecard", params={"from": "2026-09-01", "to": "2026-10-31"})
+    assert zone_filters.status_code == 200
+    assert zone_filters.json()["filters"]["from"] == "2026-09-01"
+    answers = ",".join(f"q{i}:{i % 3}" for i in range(1, 11))
+    assert admin.get("/reports/diagnostic", params={"answers": answers}).status_code == 200
+    is_problem(admin.get("/reports/diagnostic", params={"answers": "q1:7"}), 400)
+    listed = admin.get("/reports").json()
+    assert {r["name"] for r in listed["reports"]} >= {"funnel", "scorecard", "agreement"}
+    unknown = is_problem(admin.get("/reports/funel"), 404)
+    assert "funnel" in unknown["detail"]
+    is_problem(admin.get("/reports/scorecard", params={"by": "source"}), 400)
+    is_problem(admin.get("/reports/scorecard", params={"from": "2026-10-02", "to": "2026-10-01"}), 400)
+    is_problem(admin.get("/reports/scorecard", params={"from": "yesterday"}), 422)
+    assert ws.spec.workspace.name
+
+
+# ---- ingest ---------------------------------------------------------------------------------------
+
+
+def test_ingest_one_then_repeat_then_conflict(admin: httpx.Client) -> None:
+    first = admin.post("/events", json=event("api-t1", "con-000011", topic="pricing"))
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["stored"] == 1 and body["items"][0]["status"] == "stored"
+    (decision,) = body["decisions"]
+    assert decision["contact_id"] == "con-000011"
+    assert {"score", "tier", "motion", "stage", "route", "sla_deadline", "drivers", "clocks"} <= set(decision)
+    again = admin.post("/events", json=event("api-t1", "con-000011", topic="pricing"))
+    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    assert again.json()["decisions"][0]["score"] == decision["score"]  # nothing changed
+    clash = is_problem(admin.post("/events", json=event("api-t1", "con-000011", topic="other")), 409)
+    assert "different content" in clash["detail"] and clash["errors"][0]["event_id"] == "api-t1"
+
+
+def test_ingest_batch_reports_every_item(admin: httpx.Client) -> None:
+    batch = [
+        event("api-b1", "con-000012", "demo_request"),
+        event("api-b1", "con-000012", "demo_request"),  # repeated inside the request
+        event("api-t1", "con-000011", topic="other"),  # conflicts with the stored api-t1
+        {"event_id": "api-b3", "occurred_at": "2026-11-02T11:00:00Z", "type": "page_view"},  # names nobody
+        event("api-b4", "con-000013", "webinar_attended"),
+    ]
+    got = admin.post("/events", json={"events": batch}, params={"decide": "false"})
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert [i["status"] for i in body["items"]] == ["stored", "duplicate", "conflict", "rejected", "stored"]
+    assert body["items"][2]["problem"]["status"] == 409
+    assert body["items"][3]["problem"]["status"] == 422
+    assert "needs contact_id" in body["items"][3]["reason"]
+    assert (body["stored"], body["duplicates"], body["conflicts"], body["rejected"]) == (2, 1, 1, 1)
+    assert body["decisions"] == []
+    resend = admin.post("/events", json={"events": batch}, params={"decide": "false"}).json()
+    assert resend["stored"] == 0 and resend["duplicates"] == 3
+
+
+def test_ingest_refuses_bad_bodies(admin: httpx.Client) -> None:
+    naive = event("api-x", "con-000011", at="2026-11-02T11:00:00")  # no zone
+    problem = is_problem(admin.post("/events", json=naive), 422)
+    assert any("occurred_at" in e["path"] for e in problem["errors"])
+    is_problem(admin.post("/events", json={"events": []}), 422)
+    is_problem(admin.post("/events", json={"events": [event(f"e{i}", "c") for i in range(1001)]}), 422)
+    is_problem(admin.post("/events", content=b"{not json", headers={"content-type": "application/json"}), 422)
+    unknown_field = is_problem(
+        admin.post("/events", json={**event("api-y", "con-000011"), "contactid": "x"}), 422
+    )
+    assert any("contactid" in e["path"] for e in unknown_field["errors"])
+
+
+def test_decision_equals_batch_derive(admin: httpx.Client) -> None:
+    contact = "con-000020"
+    got = admin.post(
+        "/events",
+        json={
+            "events": [
+                event("api-d1", contact, "pricing_view", topic="pricing"),
+                event("api-d2", contact, "demo_request"),
+            ]
+        },
+    )
+    assert got.status_code == 200, got.text
+    (decision,) = got.json()["decisions"]
+    derived = admin.post("/run/derive")
+    assert derived.status_code == 200, derived.text
+    lead = admin.get(f"/contacts/{contact}").json()
+    for key in ("score", "fit", "intent", "committee", "tier", "motion", "stage"):
+        assert decision[key] == lead["lead"][key], key
+    top = [(d["label"], d["points"]) for d in lead["drivers"][:5]]
+    assert [(d["label"], d["points"]) for d in decision["drivers"]] == top
+    assert lead["derived"]["stale"] is False
+
+
+def test_route_and_clock_of_an_assigned_lead(admin: httpx.Client) -> None:
+    contact = "con-000030"
+    admin.post(
+        "/events", json=event("api-as1", contact, "assigned", at="2026-11-02T10:00:00Z", actor_id="sam")
+    )
+    got = admin.post("/events", json=event("api-as2", contact, "page_view", at="2026-11-02T11:30:00Z"))
+    (decision,) = got.json()["decisions"]
+    assert decision["route"]["owner"] == "sam" and decision["route"]["status"] == "assigned"
+    assert decision["sla_deadline"] is not None
+    assert {c["sla"] for c in decision["clocks"]} <= {"first_touch", "disposition"}
+    queue = admin.get("/queue/sam").json()
+    assert contact in {i["contact_id"] for i in queue["items"]}
+
+
+# ---- dispositions, touches --------------------------------------------------------------------
+
+
+def test_dispositions_by_owner_and_refusals(
+    served: tuple[Server, dict[str, str]], admin: httpx.Client
+) -> None:
+    server, keys = served
+    for i, contact in enumerate(["con-000040", "con-000041", "con-000042"]):
+        admin.post(
+            "/events",
+            json=event(f"api-own{i}", contact, "assigned", at="2026-11-02T09:00:00Z", actor_id="sam"),
+        )
+    with client(keys["rep"], base_url=server.url) as sam:
+        touched = sam.post("/contacts/con-000040/touches", json={"type": "call_attempt"})
+        assert touched.status_code == 201, touched.text
+        assert sam.post("/contacts/con-000040/accept", json={}).status_code == 201
+        twice = is_problem(sam.post("/contacts/con-000040/accept", json={}), 409)
+        assert "already accepted" in twice["detail"]
+        no_reason = is_problem(sam.post("/contacts/con-000041/reject", json={}), 422)
+        assert any("reason_code" in e["path"] for e in no_reason["errors"])
+        bad_code = is_problem(sam.post("/contacts/con-000041/reject", json={"reason_code": "bad_fitt"}), 400)
+        assert "bad_fit" in (bad_code.get("hint") or "")
+        assert sam.post("/contacts/con-000041/reject", json={"reason_code": "bad_fit"}).status_code == 201
+        past = is_problem(sam.post("/contacts/con-000042/recycle", json={"until": "2026-10-01"}), 400)
+        assert "future" in past["detail"]
+        assert sam.post("/contacts/con-000042/recycle", json={"until": "2027-01-15"}).status_code == 201
+        is_problem(sam.post("/contacts/con-000999/accept", json={}), 404)
+        is_problem(sam.post("/contacts/con-000050/accept", json={}), 409)  # nobody owns it
+
+
+def test_report_after_changes_still_matches_its_shape(admin: httpx.Client) -> None:
+    body = admin.get("/reports/scorecard").json()
+    assert body["report"] == "scorecard" and body["sections"]
+
+
+# ---- spec -------------------------------------------------------------------------------------------
+
+
+def test_spec_read_validate_replace(admin: httpx.Client) -> None:
+    spec = admin.get("/spec").json()
+    assert spec["version"] and "stages" in spec["text"]
+    ok = admin.post("/spec/validate", content=spec["text"], headers={"content-type": "application/yaml"})
+    assert ok.status_code == 200 and ok.json() == {
+        "ok": True,
+        "version": spec["version"],
+        "hash": spec["hash"],
+    }
+    broken = spec["text"].replace("mql_stage: evaluation", "mql_stage: evalution")
+    problem = is_problem(
+        admin.post("/spec/validate", content=broken, headers={"content-type": "application/yaml"}), 422
+    )
+    (first,) = [e for e in problem["errors"] if "mql_stage" in e["path"]]
+    assert first["line"] and "evaluation" in (first["hint"] or "") + first["message"]
+    garbage = is_problem(
+        admin.post("/spec/validate", content="a: [", headers={"content-type": "text/yaml"}), 422
+    )
+    assert garbage["errors"][0]["line"] == 1
+    as_json = admin.post("/spec/validate", json={"text": spec["text"]})
+    assert as_json.status_code == 200
+    is_problem(admin.post("/spec/validate", content=b"\xff\xfe", headers={"content-type": "text/yaml"}), 422)
+    is_problem(admin.post("/spec/validate", content="x", headers={"content-type": "image/png"}), 415)
+    refused = is_problem(
+        admin.put("/spec", content=broken, headers={"content-type": "application/yaml"}), 422
+    )
+    assert refused["errors"]
+    assert admin.get("/spec").json()["hash"] == spec["hash"]  # unchanged
+    renamed = spec["text"].replace("name: Northwind Analytics", "name: Northwind Analytics (API)", 1)
+    replaced = admin.put("/spec", content=renamed, headers={"content-type": "application/yaml"})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["previous_hash"] == spec["hash"]
+    after = admin.get("/spec").json()
+    assert after["hash"] == replaced.json()["hash"] != spec["hash"]
+    assert after["name"] == "Northwind Analytics (API)"
+    back = admin.put("/spec", content=spec["text"], headers={"content-type": "application/yaml"})
+    assert back.json()["hash"] == spec["hash"]
+
+
+# ---- errors, auth, audit ----------------------------------------------------------------------------
+
+
+def test_problem_json_shapes(served: tuple[Server, dict[str, str]], admin: httpx.Client) -> None:
+    server, _ = served
+    assert is_problem(admin.get("/nowhere"), 404)["detail"].startswith("no such path")
+    is_problem(admin.delete("/leads"), 405)
+    is_problem(admin.get("/contacts/con-999999"), 404)
+    is_problem(admin.get("/accounts/acc-nope"), 404)
+    is_problem(admin.get("/opportunities/opp-nope"), 404)
+    is_problem(admin.get("/leads", params={"tier": "Tier 9"}), 400)
+    is_problem(admin.get("/leads", params={"limit": "0"}), 422)
+    is_problem(admin.get("/queue/nobody"), 404)
+    assert admin.get("/accounts/acc-00002").json()["contacts"]
+    missing = is_problem(httpx.get(server.url + "/leads"), 401)
+    assert "Authorization" in missing["detail"]
+    is_problem(httpx.get(server.url + "/leads", headers={"Authorization": "Bearer acc_nope_nope"}), 401)
+    is_problem(httpx.get(server.url + "/leads", headers={"X-API-Key": "garbage"}), 401)
+
+
+def test_key_by_header_cookie_and_revocation(
+    served: tuple[Server, dict[str, str]], admin: httpx.Client
+) -> None:
+    server, keys = served
+    assert httpx.get(server.url + "/spec", headers={"X-API-Key": keys["viewer"]}).status_code == 200
+    assert httpx.get(server.url + "/spec", cookies={"accord_key": keys["viewer"]}).status_code == 200
+    made = admin.post("/keys", json={"person": "omar", "role": "viewer", "label": "temp"})
+    assert made.status_code == 201, made.text
+    key, key_id = made.json()["key"], made.json()["key_id"]
+    assert httpx.get(server.url + "/spec", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    listed = admin.get("/keys").json()["keys"]
+    assert key_id in {k["key_id"] for k in listed} and all("key" not in k and "hash" not in k for k in listed)
+    assert admin.delete(f"/keys/{key_id}").json()["revoked_at"]
+    is_problem(httpx.get(server.url + "/spec", headers={"Authorization": f"Bearer {key}"}), 401)
+    is_problem(admin.post("/keys", json={"person": "nobody", "role": "viewer"}), 400)
+    is_problem(admin.post("/keys", json={"person": "omar", "role": "god"}), 422)
+
+
+def test_every_write_is_audited(served: tuple[Server, dict[str, str]], admin: httpx.Client) -> None:
+    server, keys = served
+    with client(keys["viewer"], base_url=server.url) as viewer:
+        is_problem(viewer.post("/events", json=event("api-aud", "con-000011")), 403)
+    admin.post("/events", json=event("api-aud2", "con-000011"), params={"decide": "false"})
+    rows = admin.get("/audit", params={"limit": 50}).json()["audit"]
+    refused = next(r for r in rows if r["status"] == 403 and r["path"] == "/api/v1/events")
+    assert (refused["person"], refused["role"], refused["method"]) == ("grace", "viewer", "POST")
+    done = next(r for r in rows if r["status"] == 201 and r["path"] == "/api/v1/events")
+    assert done["person"] == "dana" and done["detail"]["stored"] == 1
+    assert all(r["method"] != "GET" for r in rows)
+    assert {"at", "key_id", "person", "role", "method", "path", "status", "detail"} <= set(rows[0])
+
+
+def test_health_needs_no_key(served: tuple[Server, dict[str, str]]) -> None:
+    server, _ = served
+    body = httpx.get(server.url + "/health").json()
+    assert body["status"] == "ok" and body["now"] == "2026-11-02T12:00:00Z"
+    schema = httpx.get(server.url + "/openapi.json").json()
+    assert "/api/v1/events" in schema["paths"]
+    assert httpx.get(server.url + "/docs").status_code == 200
+
+
+def test_rate_limit_answers_429(tmp_path: Path) -> None:
+    root = tmp_path / "small"
+    service.init_workspace(root)
+    (key,) = make_keys(root, {"viewer": "dana"}).values()
+    server = Server(root, args=("--rate-per-minute", "5")).start()
+    try:
+        with client(key, base_url=server.url) as c:
+            assert [c.get("/spec").status_code for _ in range(5)] == [200] * 5
+            limited = is_problem(c.get("/spec"), 429)
+            assert "5 requests a minute" in limited["detail"]
+            assert int(c.get("/spec").headers["retry-after"]) >= 1
+        assert httpx.get(server.url + "/health").status_code == 200  # no key, not metered
+    finally:
+        server.stop()
+
+
+def test_docs_hold_the_permission_matrix() -> None:
+    text = (REPO_DOCS / "api.md").read_text(encoding="utf-8")
+    assert matrix_markdown() in text
+    tables = [block for block in text.split("\n\n") if block.startswith("| action |")]
+    assert tables == [matrix_markdown().rstrip("\n")]
