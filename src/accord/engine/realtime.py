@@ -28,9 +28,10 @@ from accord.ledger.store import Ledger
 from accord.spec.load import spec_hash
 from accord.spec.model import Spec
 
-_PART = "ACCORD__PART__SENTINEL"
 _AS_OF = 987654321987
 _AT_TABLE = "_accord_realtime_as_of"
+_EVENTS_TABLE = "_accord_realtime_events"
+_PROFILES_TABLE = "_accord_realtime_profiles"
 
 
 @dataclass
@@ -62,17 +63,24 @@ class RealTime:
         self.plan = Plan(spec)
         self.version = spec_hash(spec)
         backend = duckdb_backend(ledger.con)
-        part = f"'{_PART}'"
-        ev = backend.sql(
-            events_sql(
-                spec,
-                where=(
-                    f"WHERE account_id = {part} OR 'c:' || contact_id = {part} OR contact_id IN "
-                    f"(SELECT contact_id FROM ({profiles_sql(spec, _AS_OF)}) WHERE part = {part})"
-                ),
-            )
+        # Each call copies the account's slice (its contacts' profiles, its stream's events) into two
+        # small registered tables; the compiled queries read those, so the profile of every contact
+        # (an arg_max over the whole ledger) is computed once per call, not once per subquery.
+        self._profiles_slice_sql = (
+            f"WITH p AS MATERIALIZED ({profiles_sql(spec, '$as_of')}) "
+            "SELECT * FROM p WHERE part = (SELECT any_value(part) FROM p WHERE contact_id = $contact)"
         )
-        profiles = backend.sql(f"SELECT * FROM ({profiles_sql(spec, _AS_OF)}) WHERE part = {part}")
+        self._events_slice_sql = events_sql(
+            spec,
+            where=(
+                "WHERE account_id = $part OR 'c:' || contact_id = $part OR contact_id IN "
+                f"(SELECT contact_id FROM {_PROFILES_TABLE})"
+            ),
+        )
+        ev_schema = backend.sql(events_sql(spec, where="WHERE false")).schema()
+        profiles_schema = backend.sql(f"SELECT * FROM ({profiles_sql(spec, _AS_OF)}) WHERE false").schema()
+        ev = ibis.table(ev_schema, name=_EVENTS_TABLE)
+        profiles = ibis.table(profiles_schema, name=_PROFILES_TABLE)
         plan = self.plan
         stream = state.row_flags(plan, state.build_stream(plan, ev, profiles, _AS_OF))
         points = state.evaluation_points(plan, state.state_columns(plan, stream))
@@ -95,14 +103,13 @@ class RealTime:
             "WHERE contact_id = $contact AND ts <= $as_of AND type IN "
             f"({', '.join(repr(t) for r in plan.regressions for t in r.on) or 'NULL'})"
         )
-        self._part_sql = f"SELECT part FROM ({profiles_sql(spec, '$as_of')}) WHERE contact_id = $contact"
 
     @staticmethod
     def _prepare(backend: Any, expr: Any) -> str:
         sql = str(ibis.to_sql(expr, dialect="duckdb"))
-        if _PART not in sql or str(_AS_OF) not in sql:
+        if str(_AS_OF) not in sql or _EVENTS_TABLE not in sql or _PROFILES_TABLE not in sql:
             raise AssertionError("real-time query lost its parameters")  # a bug, caught by tests
-        return sql.replace(f"'{_PART}'", "$part").replace(str(_AS_OF), "$as_of")
+        return sql.replace(str(_AS_OF), "$as_of")
 
     def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         cursor = self.ledger.con.execute(sql, params)
@@ -112,14 +119,29 @@ class RealTime:
     def state(self, contact_id: str, as_of: datetime | None = None) -> LeadState:
         """The contact's state as of an instant (default now), from the ledger as it is."""
         moment = int((as_of or datetime.now(UTC)).timestamp())
-        found = self._rows(self._part_sql, {"contact": contact_id, "as_of": moment})
-        if not found:
+        con = self.ledger.con
+        profiles = con.execute(
+            self._profiles_slice_sql, {"contact": contact_id, "as_of": moment}
+        ).to_arrow_table()
+        contacts = profiles.column("contact_id").to_pylist()
+        if contact_id not in contacts:
             raise AccordError(
                 f"no contact '{contact_id}' in the ledger",
                 hint="a contact exists once it is imported or named by an event",
             )
-        params = {"part": found[0]["part"], "as_of": moment}
-        points = [p for p in self._rows(self._points_sql, params) if p["contact_id"] == contact_id]
+        part = profiles.column("part")[contacts.index(contact_id)].as_py()
+        con.register(_PROFILES_TABLE, profiles)
+        try:
+            events = con.execute(self._events_slice_sql, {"part": part}).to_arrow_table()
+            con.register(_EVENTS_TABLE, events)
+            try:
+                params = {"as_of": moment}
+                points = [p for p in self._rows(self._points_sql, params) if p["contact_id"] == contact_id]
+                at_rows = con.execute(self._at_sql, params).to_arrow_table()
+            finally:
+                con.unregister(_EVENTS_TABLE)
+        finally:
+            con.unregister(_PROFILES_TABLE)
         triggers = self._triggers(contact_id, moment)
         journey_points = [
             JourneyPoint(
@@ -130,12 +152,11 @@ class RealTime:
         steps, history = walk(self.spec, contact_id, journey_points)
         now = points[-1]
         stage_index = steps[-1][2] if steps else -1
-        at_rows = self.ledger.con.execute(self._at_sql, params).to_arrow_table()
-        self.ledger.con.register(_AT_TABLE, at_rows)
+        con.register(_AT_TABLE, at_rows)
         try:
             drivers = [d for d in self._rows(self._drivers_sql, {}) if d["contact_id"] == contact_id]
         finally:
-            self.ledger.con.unregister(_AT_TABLE)
+            con.unregister(_AT_TABLE)
         return LeadState(
             contact_id=contact_id,
             as_of=moment,
