@@ -84,6 +84,7 @@ def spark_session(app: str = "accord", cores: int = 2) -> Iterator[Any]:
         yield session
     finally:
         session.stop()
+        shutil.rmtree(warehouse, ignore_errors=True)  # a derive leaves nothing behind in /tmp
 
 
 def spark_backend(session: Any) -> Any:
