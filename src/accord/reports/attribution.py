@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from accord.reports.base import Column, Report, Section
-from accord.reports.data import DAY, OppRow, ReportData, ts
+from accord.reports.data import DAY, OppRow, ReportData, status_against, ts
 from accord.spec.catalog import STANDARD_EVENT_TYPES
 
 DEFAULT_WINDOW_DAYS = 90.0
@@ -156,14 +156,6 @@ def summarize(data: ReportData, window_days: float = DEFAULT_WINDOW_DAYS) -> tup
     return summary, deals
 
 
-def _status(share: float | None, target: float | None) -> str:
-    if target is None:
-        return "no target"
-    if share is None:
-        return "no data"
-    return "met" if share >= target else "below target"
-
-
 def attribution(data: ReportData, *, window_days: float | None = None) -> Report:
     window = DEFAULT_WINDOW_DAYS if window_days is None else window_days
     summary, deals = summarize(data, window)
@@ -189,7 +181,7 @@ def attribution(data: ReportData, *, window_days: float | None = None) -> Report
                 summary.sourced,
                 summary.sourced_share,
                 sourced_target,
-                _status(summary.sourced_share, sourced_target),
+                status_against(summary.sourced_share, sourced_target),
             ],
             [
                 "marketing-influenced",
@@ -197,7 +189,7 @@ def attribution(data: ReportData, *, window_days: float | None = None) -> Report
                 summary.influenced,
                 summary.influenced_share,
                 influenced_target,
-                _status(summary.influenced_share, influenced_target),
+                status_against(summary.influenced_share, influenced_target),
             ],
         ],
     )

@@ -71,6 +71,27 @@ class OppRow:
     stall_reason: str | None
 
 
+def midnight(day: date) -> int:
+    """UTC seconds at the start of a calendar day (plan periods and quarters are whole UTC days)."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def quarter_bounds(quarter: str) -> tuple[int, int]:
+    """[start, end) in UTC seconds of a calendar quarter written '2027-Q1'."""
+    year, q = int(quarter[:4]), int(quarter[-1])
+    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return midnight(date(year, 3 * q - 2, 1)), midnight(end)
+
+
+def status_against(value: float | None, target: float | None) -> str:
+    """A metric against its target, in the words every report uses (higher is better)."""
+    if target is None:
+        return "no target"
+    if value is None:
+        return "no data"
+    return "met" if value >= target else "below target"
+
+
 def ts(value: Any) -> int | None:
     """UTC seconds from what DuckDB returns for a timestamp or date column."""
     if value is None:
@@ -80,7 +101,7 @@ def ts(value: Any) -> int | None:
             value = value.replace(tzinfo=UTC)
         return int(value.timestamp())
     if isinstance(value, date):
-        return int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp())
+        return midnight(value)
     return int(value)
 
 

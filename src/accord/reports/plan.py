@@ -20,20 +20,16 @@ Definitions (docs/metrics.md, "Revenue plan"):
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from accord.errors import ReportError
 from accord.reports.base import Column, Report, Section
-from accord.reports.data import DAY, ReportData
+from accord.reports.data import DAY, ReportData, midnight, quarter_bounds
 from accord.reports.stats import median
 from accord.reports.tiers import default_target
 
 YEAR = 365 * DAY
-
-
-def _instant(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 class Rates:
@@ -134,7 +130,7 @@ def plan(data: ReportData) -> Report:
     rates.measure()
     used = rates.used
     target = spec_plan.target
-    months = max(1.0, (_instant(spec_plan.end) + DAY - _instant(spec_plan.start)) / (DAY * 365 / 12))
+    months = max(1.0, (midnight(spec_plan.end) + DAY - midnight(spec_plan.start)) / (DAY * 365 / 12))
     deals = _div(target, used["avg_deal_size"])
     opportunities = _div(deals, used["win_rate"])
     contacts = _div(opportunities, used["opportunities_per_contact"])
@@ -197,7 +193,7 @@ def plan(data: ReportData) -> Report:
     )
     cycle = used["cycle_days"]
     if cycle is not None:
-        last_day = datetime.fromtimestamp(_instant(spec_plan.end) - cycle * DAY, UTC).date()
+        last_day = datetime.fromtimestamp(midnight(spec_plan.end) - cycle * DAY, UTC).date()
         backward.notes.append(
             f"With a {cycle:.0f}-day cycle, opportunities created after {last_day} are unlikely to close in "
             "the plan period."
@@ -217,7 +213,7 @@ def _against_actual(
 ) -> Section:
     spec_plan = data.spec.revenue_plan
     assert spec_plan is not None
-    start, end = _instant(spec_plan.start), _instant(spec_plan.end) + DAY
+    start, end = midnight(spec_plan.start), midnight(spec_plan.end) + DAY
     now = min(max(data.as_of, start), end)
     elapsed = (now - start) / (end - start)
 
@@ -279,9 +275,7 @@ def _forecasts(data: ReportData) -> Section:
     assert spec_plan is not None
     rows = []
     for f in spec_plan.forecasts:
-        year, q = int(f.quarter[:4]), int(f.quarter[-1])
-        start = _instant(date(year, 3 * q - 2, 1))
-        end = _instant(date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1))
+        start, end = quarter_bounds(f.quarter)
         won = None
         if data.as_of >= start:
             won = sum(

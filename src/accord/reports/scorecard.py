@@ -18,28 +18,16 @@ Handoff figures (1, 2) honour the period only; the others honour every filter.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from accord.handoffs.report import sla_report
 from accord.reports.attribution import summarize
 from accord.reports.base import Column, Report, Section
-from accord.reports.data import DAY, OppRow, ReportData
+from accord.reports.data import DAY, OppRow, ReportData, midnight, quarter_bounds, status_against
 from accord.reports.stats import wilson
 
 WEEK = 7 * DAY
-
-
-def _instant(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
-
-
-def _status(value: float | None, target: float | None) -> str:
-    if target is None:
-        return "no target"
-    if value is None:
-        return "no data"
-    return "met" if value >= target else "below target"
 
 
 def remaining_target(data: ReportData) -> tuple[float | None, float]:
@@ -47,7 +35,7 @@ def remaining_target(data: ReportData) -> tuple[float | None, float]:
     plan = data.spec.revenue_plan
     if plan is None:
         return None, 0.0
-    start, end = _instant(plan.start), _instant(plan.end) + DAY
+    start, end = midnight(plan.start), midnight(plan.end) + DAY
     if data.as_of >= end:
         return None, 0.0
     won = sum(
@@ -117,7 +105,7 @@ def scorecard(data: ReportData) -> Report:
     if plan:
         started = [
             fc for fc in plan.forecasts
-            if _instant(date(int(fc.quarter[:4]), 3 * int(fc.quarter[-1]) - 2, 1)) <= data.as_of
+            if quarter_bounds(fc.quarter)[0] <= data.as_of
         ]  # fmt: skip
         forecast = started[-1] if started else None
     from accord.reports.content import content_utilization
@@ -147,17 +135,18 @@ def scorecard(data: ReportData) -> Report:
     )
     won_basis = f"{attribution.won:,.0f}"
     rows: list[list[Any]] = [
-        ["MQL acceptance rate", acc["rate"], acc["target"], _status(acc["rate"], acc["target"]), "share",
-         f"{acc['accepted']} accepted, {acc['rejected']} rejected"],
-        ["First-touch SLA compliance", ft_value, ft_target, _status(ft_value, ft_target), "share", ft_basis],
+        ["MQL acceptance rate", acc["rate"], acc["target"], status_against(acc["rate"], acc["target"]),
+         "share", f"{acc['accepted']} accepted, {acc['rejected']} rejected"],
+        ["First-touch SLA compliance", ft_value, ft_target, status_against(ft_value, ft_target), "share",
+         ft_basis],
         ["Marketing-influenced closed-won", attribution.influenced_share, influenced_target,
-         _status(attribution.influenced_share, influenced_target), "share",
+         status_against(attribution.influenced_share, influenced_target), "share",
          f"{attribution.influenced:,.0f} of {won_basis}"],
         ["Marketing-sourced closed-won", attribution.sourced_share, sourced_target,
-         _status(attribution.sourced_share, sourced_target), "share",
+         status_against(attribution.sourced_share, sourced_target), "share",
          f"{attribution.sourced:,.0f} of {won_basis}"],
         ["Forecast variance between teams", variance, None, "no target", "share", variance_basis],
-        ["Pipeline coverage", coverage, coverage_target, _status(coverage, coverage_target), "ratio",
+        ["Pipeline coverage", coverage, coverage_target, status_against(coverage, coverage_target), "ratio",
          coverage_basis],
         ["Content utilization in active deals", used / active if active else None, None, "no target", "share",
          f"{used} of {active} open deals"],
