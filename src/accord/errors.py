@@ -83,3 +83,7 @@ class WorkspaceError(AccordError):
 
 class ReportError(AccordError):
     """A report asked for with options it cannot honour (unknown stage, empty period...)."""
+
+
+class GovernanceError(AccordError):
+    """A change to the agreement asked for out of turn: unknown proposal, not an owner, stale base..."""

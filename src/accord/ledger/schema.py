@@ -270,6 +270,25 @@ MIGRATIONS: tuple[Migration, ...] = (
   detail JSON
 )""",
     )),
+    Migration(5, "governed change: every version of the agreement's text, and proposals to change it", (
+        """CREATE TABLE spec_versions (
+  version VARCHAR PRIMARY KEY,
+  text VARCHAR NOT NULL,
+  recorded_at TIMESTAMPTZ NOT NULL,
+  why VARCHAR,
+  origin VARCHAR NOT NULL
+)""",
+        """CREATE TABLE proposals (
+  proposal_id VARCHAR PRIMARY KEY,
+  version VARCHAR NOT NULL,
+  base_version VARCHAR,
+  author VARCHAR NOT NULL,
+  why VARCHAR NOT NULL,
+  proposed_at TIMESTAMPTZ NOT NULL,
+  diff JSON,
+  backtest JSON
+)""",
+    )),
 )  # fmt: skip
 """Ordered schema changes; a workspace records which it has and applies the rest on open."""
 

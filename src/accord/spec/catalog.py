@@ -35,7 +35,8 @@ STANDARD_EVENT_TYPES: dict[str, str] = {
     # bookkeeping written by Accord itself
     "record_updated": "other",
     # governance: about the agreement itself, not about a contact, account or deal
-    "agreement_signed": "governance",
+    "agreement_signed": "governance", "change_proposed": "governance", "change_approved": "governance",
+    "change_rejected": "governance", "spec_activated": "governance",
 }  # fmt: skip
 """Event types every workspace knows; a spec adds its own under ``event_types``."""
 
