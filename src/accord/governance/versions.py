@@ -108,7 +108,7 @@ def list_versions(ledger: Ledger) -> list[SpecVersion]:
     ).fetchall()
     history = activations(ledger)
     reasons = _proposal_reasons(ledger)
-    first = {}
+    first: dict[str, int] = {}
     for i, a in enumerate(history):
         first.setdefault(a.version, i)
     rows = sorted(rows, key=lambda r: (_utc(r[2]), first.get(str(r[0]), len(history)), str(r[0])))
