@@ -21,7 +21,8 @@ from accord.domain.journey import (
     wake_ups,
     walk,
 )
-from accord.domain.records import Event, coerce, event_row, profile_row, read_date
+from accord.domain.lead import HANDOFF_RANK, trigger_of
+from accord.domain.records import Event, coerce, event_row, profile_row
 from accord.domain.rule_eval import holds
 from accord.domain.scoring import (
     Driver,
@@ -49,10 +50,6 @@ __all__ = [
     "handoff_state",
     "resolve_account",
 ]
-
-_HANDOFF_RANK = {"assigned": 0, "accepted": 1, "rejected": 2, "recycled": 3}
-"""At equal instants the higher rank counts as the latest: an assignment logged in the same second as
-its disposition comes before it, so recycled > rejected > accepted > assigned."""
 
 
 @dataclass(frozen=True)
@@ -119,20 +116,14 @@ def resolve_account(contact_id: str, contact: Mapping[str, Any] | None, live: Se
 def handoff_state(own: Sequence[Seen], t: int) -> tuple[str | None, bool]:
     """``(disposition, assigned)`` at ``t`` from the latest assigned/accepted/rejected/recycled event."""
     handoffs = [
-        (s.event.ts, _HANDOFF_RANK[s.event.type], s.event.type)
+        (s.event.ts, HANDOFF_RANK[s.event.type], s.event.type)
         for s in own
-        if s.event.type in _HANDOFF_RANK and s.event.ts <= t
+        if s.event.type in HANDOFF_RANK and s.event.ts <= t
     ]
     if not handoffs:
         return None, False
     latest = max(handoffs)[2]
     return (None if latest == "assigned" else latest), latest in ("assigned", "accepted")
-
-
-def _trigger(event: Event) -> Trigger:
-    """The regression-relevant part of an event; a ``recycle_on`` that is not a date is ignored."""
-    reason = coerce(event.props.get("reason_code"), Type.STRING)
-    return Trigger(event.type, reason, read_date(event.props.get("recycle_on")))
 
 
 def _score_point(
@@ -180,31 +171,16 @@ def _score_point(
     )
 
 
-def derive_reference(
+def resolve_profiles(
     spec: Spec,
     contacts: Mapping[str, Mapping[str, Any]],
     accounts: Mapping[str, Mapping[str, Any]],
-    events: Sequence[Event],
-    as_of: int,
-) -> ReferenceResult:
-    """Derive every contact's points, as-of drivers, and the stage histories, as of ``as_of``.
-
-    Contacts are those of ``contacts`` plus any contact id named by an event (an unknown contact has
-    an empty profile). Events after ``as_of`` are ignored everywhere, including account resolution.
-    """
-    tz = spec.workspace.timezone
-    rules = compile_rules(spec)
+    live: Sequence[Event],
+) -> tuple[dict[str, str | None], dict[str, dict[str, Any]]]:
+    """Every contact's account and profile row: the contacts table plus any contact an event names."""
     data = spec.model_dump(mode="json", by_alias=True)
-    event_scope, profile_scope = catalog.event_scope(data), catalog.profile_scope(data)
+    profile_scope = catalog.profile_scope(data)
     custom_contact, custom_account = set(spec.fields.contact), set(spec.fields.account)
-
-    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
-    seen: list[Seen] = []
-    for e in live:
-        row = event_row(e, event_scope)
-        signal = next((i for i, rule in enumerate(rules.signals) if holds(rule, row)), None)
-        seen.append(Seen(e, row, local_day(e.ts, tz), signal))
-
     contact_ids = sorted(set(contacts) | {e.contact_id for e in live if e.contact_id is not None})
     account_of = {cid: resolve_account(cid, contacts.get(cid), live) for cid in contact_ids}
     profiles = {
@@ -219,6 +195,34 @@ def derive_reference(
         )
         for cid in contact_ids
     }
+    return account_of, profiles
+
+
+def derive_reference(
+    spec: Spec,
+    contacts: Mapping[str, Mapping[str, Any]],
+    accounts: Mapping[str, Mapping[str, Any]],
+    events: Sequence[Event],
+    as_of: int,
+) -> ReferenceResult:
+    """Derive every contact's points, as-of drivers, and the stage histories, as of ``as_of``.
+
+    Contacts are those of ``contacts`` plus any contact id named by an event (an unknown contact has
+    an empty profile). Events after ``as_of`` are ignored everywhere, including account resolution.
+    """
+    tz = spec.workspace.timezone
+    rules = compile_rules(spec)
+    event_scope = catalog.event_scope(spec.model_dump(mode="json", by_alias=True))
+
+    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
+    seen: list[Seen] = []
+    for e in live:
+        row = event_row(e, event_scope)
+        signal = next((i for i, rule in enumerate(rules.signals) if holds(rule, row)), None)
+        seen.append(Seen(e, row, local_day(e.ts, tz), signal))
+
+    account_of, profiles = resolve_profiles(spec, contacts, accounts, live)
+    contact_ids = sorted(profiles)
     roles_of: dict[str, str | None] = {cid: profiles[cid].get("committee_role") for cid in contact_ids}
     regression_types = {t for r in spec.journey.regressions for t in r.on}
 
@@ -234,7 +238,7 @@ def derive_reference(
         triggers: dict[int, tuple[Trigger, ...]] = {}
         for s in own:
             if s.event.type in regression_types:
-                triggers[s.event.ts] = (*triggers.get(s.event.ts, ()), _trigger(s.event))
+                triggers[s.event.ts] = (*triggers.get(s.event.ts, ()), trigger_of(s.event))
         event_times = {s.event.ts for s in own}
         wakes = {w for ts, ts_triggers in triggers.items() for w in wake_ups(spec, ts, ts_triggers)}
         wakes = {w for w in wakes if w <= as_of}

@@ -98,13 +98,22 @@ def number_text(x: float) -> str:
 def feature_value(feature: Feature, where: Rule, t: int, events: Iterable[Seen]) -> float | int | None:
     """The feature at ``t`` over ``events`` (the contact's own, or its account stream).
 
-    NULL values of ``of`` are skipped: sum is 0 and min/max NULL when no value is left. ``days_since``
-    looks at matching events of any age (its window is not used), as the contract says.
+    ``days_since`` looks at matching events of any age (its window is not used), as the contract says.
     """
     if feature.agg == "days_since":
         last = max((s.event.ts for s in events if s.event.ts <= t and holds(where, s.row)), default=None)
         return None if last is None else (t - last) / SECONDS_PER_DAY
-    matching = [s for s in events if in_window(s.event.ts, t, feature.window) and holds(where, s.row)]
+    return aggregate(
+        feature, [s for s in events if in_window(s.event.ts, t, feature.window) and holds(where, s.row)]
+    )
+
+
+def aggregate(feature: Feature, matching: Sequence[Seen]) -> float | int | None:
+    """A windowed feature over the events that match it in the window, in (ts, event_id) order.
+
+    NULL values of ``of`` are skipped: sum is 0 and min/max NULL when no value is left. The order
+    matters only to a float sum's last bit; every caller passes the same order.
+    """
     if feature.agg == "count":
         return len(matching)
     assert feature.of is not None
@@ -147,27 +156,46 @@ def fit_drivers(spec: Spec, rules: Rules, profile: Mapping[str, Any]) -> list[Dr
 
 
 def intent_drivers(spec: Spec, own: Sequence[Seen], t: int) -> list[Driver]:
-    """Intent drivers at ``t`` from the contact's own events: signals, the cap, the pattern.
+    """Intent drivers at ``t`` from the contact's own events: signals, the cap, the pattern."""
+    by_signal = [
+        sorted((s.event for s in own if s.signal == i and s.event.ts <= t), key=_order)
+        for i in range(len(spec.scoring.intent.signals))
+    ]
+    require = spec.scoring.intent.require
+    recent = (
+        [s for s in own if s.signal is not None and in_window(s.event.ts, t, require.window)]
+        if require is not None
+        else []
+    )
+    return intent_drivers_at(spec, by_signal, recent, t)
+
+
+def intent_drivers_at(
+    spec: Spec, by_signal: Sequence[Sequence[Event]], recent: Sequence[Seen], t: int
+) -> list[Driver]:
+    """Intent drivers at ``t`` given, per signal, its events up to ``t`` in (ts, event_id) order, and
+    the intent events inside the pattern's window.
 
     The pattern driver is kept even at zero points, so a lead with no intent still shows why.
     """
     intent = spec.scoring.intent
     half_life = intent.half_life.total_seconds()
     drivers: list[Driver] = []
-    for i, signal in enumerate(intent.signals):
-        mine = sorted((s.event for s in own if s.signal == i and s.event.ts <= t), key=_order)
+    for i, (signal, mine) in enumerate(zip(intent.signals, by_signal, strict=True)):
+        if not mine:
+            continue
         raw = sum(signal.points * 2 ** (-(t - e.ts) / half_life) for e in mine)
         contribution = round2(min(raw, signal.cap) if signal.cap is not None else raw)
         if contribution == 0:
             continue
-        recent = [e for e in mine if in_window(e.ts, t, DRIVER_COUNT_WINDOW)]
+        recent_count = sum(1 for e in mine if in_window(e.ts, t, DRIVER_COUNT_WINDOW))
         drivers.append(
             Driver(
                 "intent",
                 f"intent:{i}",
                 signal.label,
                 contribution,
-                count=len(recent),
+                count=recent_count,
                 last_ts=max(e.ts for e in mine),
             )
         )
@@ -176,7 +204,7 @@ def intent_drivers(spec: Spec, own: Sequence[Seen], t: int) -> list[Driver]:
         cap_points = round2(intent.cap - capped)
         drivers.append(Driver("intent", "intent:cap", f"intent cap ({number_text(intent.cap)})", cap_points))
         capped = total(drivers)
-    missing = pattern_missing(spec, own, t)
+    missing = pattern_missing(spec, recent)
     if missing is not None:
         drivers.append(
             Driver("intent", "intent:pattern", f"intent pattern not met ({missing})", round2(-capped))
@@ -184,16 +212,15 @@ def intent_drivers(spec: Spec, own: Sequence[Seen], t: int) -> list[Driver]:
     return [d for d in drivers if d.points != 0 or d.key == "intent:pattern"]
 
 
-def pattern_missing(spec: Spec, own: Sequence[Seen], t: int) -> str | None:
-    """What the intent pattern lacks at ``t``, e.g. '1 of 2 distinct days in 30d'; None when met.
+def pattern_missing(spec: Spec, recent: Sequence[Seen]) -> str | None:
+    """What the intent pattern lacks, e.g. '1 of 2 distinct days in 30d'; None when met.
 
-    Counted over the contact's intent events (those that count for some signal) in the pattern's
-    window; an event's topic is its ``topic``, or its ``type`` when it has none.
+    Counted over ``recent``: the contact's intent events (those that count for some signal) in the
+    pattern's window; an event's topic is its ``topic``, or its ``type`` when it has none.
     """
     require = spec.scoring.intent.require
     if require is None:
         return None
-    recent = [s for s in own if s.signal is not None and in_window(s.event.ts, t, require.window)]
     days = len({s.day for s in recent})
     topics = len({s.event.topic if s.event.topic is not None else s.event.type for s in recent})
     parts = []
@@ -215,7 +242,6 @@ def committee_driver(
     committee = spec.scoring.committee
     if committee is None:
         return None
-    counted = set(committee.roles) if committee.roles is not None else {r.id for r in spec.buying_committee}
     engaging = engagement_types(spec)
     engaged = {
         s.event.contact_id
@@ -224,6 +250,17 @@ def committee_driver(
         and s.event.type in engaging
         and in_window(s.event.ts, t, committee.window)
     }
+    return committee_driver_of(spec, engaged, roles_of)
+
+
+def committee_driver_of(
+    spec: Spec, engaged: Iterable[str], roles_of: Mapping[str, str | None]
+) -> Driver | None:
+    """The committee driver given the contacts who engaged inside the committee window."""
+    committee = spec.scoring.committee
+    if committee is None:
+        return None
+    counted = set(committee.roles) if committee.roles is not None else {r.id for r in spec.buying_committee}
     roles = {roles_of.get(cid) for cid in engaged} & counted
     raw = committee.points_per_role * len(roles)
     points = round2(min(raw, committee.cap) if committee.cap is not None else raw)

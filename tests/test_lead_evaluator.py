@@ -1,0 +1,75 @@
+"""The fast one-contact derive (domain.lead) gives exactly the reference's points, drivers and stages."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accord.domain.lead import LeadEvaluator
+from accord.domain.reference import Event, derive_reference, resolve_profiles
+from accord.spec.model import Spec
+from tests.test_engine_parity import ledgers
+
+Ledgerish = tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], list[Event], int]
+
+
+def _both(spec: Spec, ledger: Ledgerish, arrival_seed: int) -> None:
+    contacts, accounts, events, as_of = ledger
+    reference = derive_reference(spec, contacts, accounts, events, as_of)
+    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
+    account_of, profiles = resolve_profiles(spec, contacts, accounts, live)
+    evaluator = LeadEvaluator(spec)
+    arrival = list(events)
+    random.Random(arrival_seed).shuffle(arrival)  # the evaluator must not depend on arrival order
+    for cid in sorted(profiles):
+        fast = evaluator.evaluate(cid, profiles, account_of, arrival, as_of)
+        expected = [p for p in reference.points if p.contact_id == cid]
+        got = [
+            (p.ts, p.trigger, dict(p.features), p.fit, p.intent, p.committee, p.score, p.tier, p.motion,
+             p.disposition, p.assigned, p.candidate, p.stage_pre, p.stage)
+            for p in fast.points
+        ]  # fmt: skip
+        want = [
+            (p.ts, p.trigger, dict(p.features), p.fit, p.intent, p.committee, p.score, p.tier, p.motion,
+             p.disposition, p.assigned, p.candidate, p.stage_pre, p.stage)
+            for p in expected
+        ]  # fmt: skip
+        assert got == want, cid
+        assert fast.drivers == reference.drivers[cid], cid
+        history = [r for r in reference.stages if r.entity_type == "contact" and r.entity_id == cid]
+        assert fast.history == history, cid
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledger=ledgers(), seed=st.integers(0, 2**16))
+def test_fast_contact_derive_equals_reference(starter_spec: Spec, ledger: Ledgerish, seed: int) -> None:
+    _both(starter_spec, ledger, seed)
+
+
+def test_a_contact_with_no_events_has_one_point(starter_spec: Spec) -> None:
+    """A known contact with nothing happening: one as-of point, fit only, no stage movement."""
+    profiles = {"c1": {"seniority": "vp", "country": "US"}}
+    result = LeadEvaluator(starter_spec).evaluate("c1", profiles, {"c1": None}, [], 1_800_000_000)
+    assert [p.trigger for p in result.points] == ["as_of"]
+    assert result.points[0].fit == 15.0  # senior buyer 10 + served region 5
+    assert result.points[0].intent == 0.0
+    assert [d.key for d in result.drivers] == ["fit:3", "fit:5", "intent:pattern"]
+
+
+def test_window_edges_agree_with_the_reference(starter_spec: Spec) -> None:
+    """Events exactly one window before an instant are out of it, one second later they are in."""
+    day, as_of = 86400, 1_780_000_000
+    contacts = {"c1": {"account_id": "a1", "committee_role": "champion"},
+                "c2": {"account_id": "a1", "committee_role": "economic_buyer"}}  # fmt: skip
+    accounts = {"a1": {"employees": 800, "industry": "software"}}
+    events: list[Event] = []
+    for k in (1, 7, 14, 30, 60, 90):
+        for offset, kind, who in ((0, "pricing_view", "c1"), (1, "webinar_attended", "c1"),
+                                  (0, "email_reply", "c2"), (1, "demo_request", "c1")):  # fmt: skip
+            ts = as_of - k * day + offset
+            events.append(Event(f"e{k}-{offset}-{kind}", ts, kind, who, "a1", topic=f"t{k}"))
+    _both(starter_spec, (contacts, accounts, events, as_of), 0)
+    _both(starter_spec, (contacts, accounts, events, as_of - 1), 1)
