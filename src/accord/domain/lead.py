@@ -70,6 +70,10 @@ class LeadResult:
     history: list[StageRow]
 
 
+_CACHE_LIMIT = 200_000
+"""Events whose rule rows an evaluator keeps (about 1 KB each)."""
+
+
 class _Sorted:
     """Items in (ts, event_id) order with their instants, for "those in (lo, hi]" by bisection."""
 
@@ -102,19 +106,38 @@ class LeadEvaluator:
         self.regression_types = {t for r in spec.journey.regressions for t in r.on}
         self.engaging = engagement_types(spec)
         self.zone = spec.workspace.timezone
+        self._rows: dict[str, tuple[Event, dict[str, Any], int]] = {}
+        self._signals: dict[str, int | None] = {}
 
     def seen(self, events: Sequence[Event], contact_id: str) -> list[Seen]:
         """Events as scoring reads them, in (ts, event_id) order: rule row, local day, intent signal.
 
         Only the contact's own events can be intent, so only they are matched against the signals.
+        Rows and signals are kept by event id: events are append-only (an id never changes content),
+        so a busy account's events are read once, not at every decision.
         """
         out: list[Seen] = []
+        if len(self._rows) > _CACHE_LIMIT:
+            self._rows.clear()
+            self._signals.clear()
         for e in sorted(events, key=lambda e: (e.ts, e.event_id)):
-            row = event_row(e, self.event_scope)
+            known = self._rows.get(e.event_id)
+            if known is None or known[0] != e:
+                known = self._rows[e.event_id] = (
+                    e,
+                    event_row(e, self.event_scope),
+                    local_day(e.ts, self.zone),
+                )
+                self._signals.pop(e.event_id, None)
+            _, row, day = known
             signal = None
             if e.contact_id == contact_id:
-                signal = next((i for i, rule in enumerate(self.rules.signals) if holds(rule, row)), None)
-            out.append(Seen(e, row, local_day(e.ts, self.zone), signal))
+                if e.event_id not in self._signals:
+                    self._signals[e.event_id] = next(
+                        (i for i, rule in enumerate(self.rules.signals) if holds(rule, row)), None
+                    )
+                signal = self._signals[e.event_id]
+            out.append(Seen(e, row, day, signal))
         return out
 
     def evaluate(
