@@ -212,13 +212,38 @@ def accept(
 @app.command()
 @handled
 def reject(
-    contact: Annotated[str, typer.Argument(help="Contact id.")],
-    by: ByOpt,
-    reason: Annotated[str | None, typer.Option(help="Reason code from the spec (required).")] = None,
+    contact: Annotated[str, typer.Argument(help="Contact id (or, with --as, a proposal id).")],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Person id of who dispositions (the owner or their manager).")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Reason code from the spec; for a proposal, why (required).")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Free text kept with the event.")] = None,
+    person: Annotated[
+        str | None, typer.Option("--as", help="Reject a proposal as this governance owner.")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Proposals: act as of this instant.", hidden=True)
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Reject a lead with a reason code; it regresses as the journey says."""
+    """Reject a lead with a reason code (--by); it regresses as the journey says.
+
+    With --as, reject a proposal to change the agreement instead (`accord proposals`): a governance
+    owner turns it down with a reason, which closes it.
+    """
+    if person is not None and by is None:
+        from accord.cli.governance_cmds import reject_proposal
+
+        reject_proposal(contact, person, reason, now, workspace)
+        return
+    if by is None or person is not None:
+        raise AccordError(
+            "say who rejects: --by PERSON for a lead, or --as OWNER for a proposal",
+            hint="e.g. `accord reject CONTACT --by sam --reason bad_fit` or "
+            '`accord reject p1 --as dana --reason "..."`',
+        )
     _disposition(contact, "reject", by, workspace, reason=reason, note=note)
 
 

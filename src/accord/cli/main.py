@@ -10,6 +10,7 @@ import sys
 
 from accord.cli import (  # noqa: F401 - registers the commands
     derive_cmds,
+    governance_cmds,
     handoff_cmds,
     report_cmds,
     serve_cmds,

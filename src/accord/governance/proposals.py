@@ -105,7 +105,7 @@ def _spec_of(ledger: Ledger, version: str | None, cache: dict[str, Spec]) -> Spe
     return cache[version]
 
 
-def _load(ledger: Ledger) -> list[Proposal]:
+def load_proposals(ledger: Ledger) -> list[Proposal]:
     rows = ledger.con.execute(
         "SELECT proposal_id, version, base_version, author, why, proposed_at, diff, backtest FROM proposals"
     ).fetchall()
@@ -167,7 +167,7 @@ def _number(pid: str) -> int:
 
 
 def _find(ledger: Ledger, proposal_id: str) -> Proposal:
-    known = _load(ledger)
+    known = load_proposals(ledger)
     for p in known:
         if p.id == proposal_id.strip().lower():
             return p
@@ -186,7 +186,7 @@ def list_proposals(ws: Workspace, *, now: datetime | None = None) -> list[Propos
     """Every proposal, oldest first (a hand edit of accord.yaml is recorded first, so states are current)."""
     with ws.ledger() as ledger:
         sync(ws, ledger, now=instant(now))
-        return _load(ledger)
+        return load_proposals(ledger)
 
 
 def get_proposal(ws: Workspace, proposal_id: str, *, now: datetime | None = None) -> Proposal:
@@ -214,7 +214,7 @@ def sync(ws: Workspace, ledger: Ledger, *, now: datetime) -> Activation | None:
     origin = HAND_EDIT if history else FIRST_SEEN
     record_version(ledger, version, text, now=now, origin=origin)
     if history:
-        for p in _load(ledger):
+        for p in load_proposals(ledger):
             if p.state == OPEN and p.version == version and not p.waiting_for:
                 return record_activation(
                     ledger,
@@ -263,7 +263,7 @@ def propose(
                 "the proposed text means the same as the agreement in force",
                 hint="edit a copy of accord.yaml (thresholds, weights, stages...) and propose that",
             )
-        for p in _load(ledger):
+        for p in load_proposals(ledger):
             if p.state == OPEN and p.version == version:
                 raise GovernanceError(
                     f"this text is already proposed as {p.id}",
@@ -279,7 +279,7 @@ def propose(
             as_of = instant(run["as_of"]) if run else moment
             result = run_backtest(ledger, ws.spec, new_spec, as_of=as_of, progress=progress)
         record_version(ledger, version, text, now=moment, origin="proposed", why=why)
-        pid = f"p{max((_number(p.id) for p in _load(ledger)), default=0) + 1}"
+        pid = f"p{max((_number(p.id) for p in load_proposals(ledger)), default=0) + 1}"
         ledger.execute_write(
             "INSERT INTO proposals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -78,6 +78,9 @@ def run_derive(
     started = datetime.now(UTC)
     clock = time.perf_counter()
     with ws.ledger() as ledger:
+        from accord.governance.proposals import sync
+
+        sync(ws, ledger, now=started)  # a hand edit of accord.yaml enters the change log here
         backend = duckdb_backend(ledger.con)
         cache = Materializer(backend)
         try:
