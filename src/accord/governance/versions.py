@@ -68,10 +68,14 @@ def _props(value: Any) -> dict[str, Any]:
 
 
 def activations(ledger: Ledger) -> list[Activation]:
-    """Every activation, oldest first (same second: the one written later counts as later)."""
+    """Every activation in the order the ledger recorded them: the last written is in force.
+
+    Write order, not ``occurred_at``: an activation stated at an earlier instant (an injected clock, a
+    back-dated import) must not put an older version back in force.
+    """
     rows = ledger.con.execute(
         "SELECT event_id, occurred_at, properties FROM events WHERE type = ? "
-        "ORDER BY occurred_at, ingested_at, event_id",
+        "ORDER BY ingested_at, occurred_at, event_id",
         [ACTIVATED],
     ).fetchall()
     out = []
