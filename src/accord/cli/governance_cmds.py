@@ -26,7 +26,7 @@ class Format(StrEnum):
     md = "md"
 
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format (default: text).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format: text, json or md.")]
 NowOpt = Annotated[
     str | None, typer.Option("--now", help="Act as of this instant (ISO, UTC) (default: now).", hidden=True)
 ]
