@@ -76,12 +76,17 @@ def fill(
         ledger.con.unregister("incoming")
 
 
-def run_engine(ledger: Ledger, spec: Spec, as_of: int, backend: Any = None) -> tuple[Derived, Materializer]:
+def run_engine(
+    ledger: Ledger, spec: Spec, as_of: int, backend: Any = None, chunk_events: int | None = None
+) -> tuple[Derived, Materializer]:
+    """Derive with the engine; ``chunk_events`` makes it run account chunks of about that many events."""
     backend = backend or duckdb_backend(ledger.con)
     cache = Materializer(backend)
     ev = cache(backend.sql(events_sql(spec)))
     profiles = cache(backend.sql(profiles_sql(spec, as_of)))
-    return derive(Plan(spec), ev, profiles, as_of, cache=cache), cache
+    scratch = (lambda: Materializer(backend)) if chunk_events else None
+    derived = derive(Plan(spec), ev, profiles, as_of, cache=cache, chunk_events=chunk_events, scratch=scratch)
+    return derived, cache
 
 
 def engine_shape(derived: Derived, spec: Spec) -> dict[str, Any]:

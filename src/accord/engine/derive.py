@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -41,6 +42,12 @@ def _count(t: ir.Table) -> int:
     return int(t.count().execute())
 
 
+CHUNK_EVENTS = 2_500_000
+"""Above this many events derive runs account by account in chunks of about this size: every quantity
+is computed within one account's stream, so chunks are independent, and a chunk's intermediate tables
+are dropped before the next starts. Peak memory then follows the chunk, not the ledger."""
+
+
 def derive(
     plan: Plan,
     ev: ir.Table,
@@ -49,8 +56,95 @@ def derive(
     *,
     cache: Callable[[ir.Table], ir.Table] = _default_cache,
     progress: Progress | None = None,
+    chunk_events: int | None = CHUNK_EVENTS,
+    scratch: Callable[[], Any] | None = None,
 ) -> Derived:
-    """Everything docs/derive.md defines, as of ``as_of`` (whole epoch seconds)."""
+    """Everything docs/derive.md defines, as of ``as_of`` (whole epoch seconds).
+
+    With ``chunk_events`` and ``scratch`` (a factory of short-lived materialisers with ``__call__`` and
+    ``close``), a large ledger is derived in chunks of whole account streams, each chunk's outputs kept
+    through ``cache`` and its intermediates dropped with its scratch materialiser.
+    """
+    events = _count(ev) if chunk_events is not None and scratch is not None else 0
+    chunks = -(-events // chunk_events) if chunk_events and events > chunk_events else 1
+    if chunks == 1 or scratch is None:
+        return _derive_chunk(plan, ev, profiles, as_of, cache=cache, progress=progress, opportunities=True)
+    keyed_ev, keyed_profiles = _chunk_keys(ev, profiles, chunks)
+    keyed_ev, keyed_profiles = cache(keyed_ev), cache(keyed_profiles)
+    outputs: dict[str, list[ir.Table]] = {"points": [], "leads": [], "drivers": [], "stages": []}
+    timings: dict[str, float] = {}
+    for k in range(chunks):
+        local = scratch()
+        try:
+
+            def report(phase: str, fraction: float, k: int = k) -> None:
+                if progress is not None:
+                    progress(f"{phase} ({k + 1} of {chunks})", (k + fraction) / chunks)
+
+            part = _derive_chunk(
+                plan,
+                local(keyed_ev.filter(keyed_ev._chunk == k).drop("_chunk")),
+                local(keyed_profiles.filter(keyed_profiles._chunk == k).drop("_chunk")),
+                as_of,
+                cache=local,
+                progress=report,
+                opportunities=False,
+            )
+            clock = time.perf_counter()
+            for name, tables in outputs.items():
+                tables.append(cache(getattr(part, name)))
+            part.timings.append(("drivers and leads", time.perf_counter() - clock))
+            for name, secs in part.timings:
+                timings[name] = timings.get(name, 0.0) + secs
+        finally:
+            local.close()
+    clock = time.perf_counter()
+    unknown = 0
+    if plan.spec.pipeline.track_history:
+        opp_history, unknown_table = journey.opportunity_history(plan, ev, as_of)
+        outputs["stages"].append(cache(opp_history))
+        unknown = int(unknown_table.to_pyarrow()["n"][0].as_py() or 0)
+    timings["stage histories"] = timings.get("stage histories", 0.0) + time.perf_counter() - clock
+
+    def union(tables: list[ir.Table]) -> ir.Table:
+        return tables[0] if len(tables) == 1 else ibis.union(*tables, distinct=False)
+
+    return Derived(
+        union(outputs["points"]),
+        union(outputs["leads"]),
+        union(outputs["drivers"]),
+        union(outputs["stages"]),
+        unknown,
+        list(timings.items()),
+    )
+
+
+def _chunk_keys(ev: ir.Table, profiles: ir.Table, chunks: int) -> tuple[ir.Table, ir.Table]:
+    """Each event and profile with the chunk of its account stream (its partition, as build_stream
+    assigns it): a hash of the partition key, so an account's contacts and events share a chunk."""
+    prof = profiles.select(_pc=profiles.contact_id, _pp=profiles.part)
+    joined = ev.left_join(prof, ev.contact_id == prof._pc)
+    part = ibis.coalesce(joined._pp, joined.account_id, ibis.literal("c:") + joined.contact_id)
+
+    def bucket(key: ir.StringValue) -> ir.IntegerValue:
+        h = key.hash()
+        return ((h % chunks) + chunks) % chunks
+
+    keyed_ev = joined.mutate(_chunk=bucket(part).coalesce(0)).drop("_pc", "_pp")
+    keyed_profiles = profiles.mutate(_chunk=bucket(profiles.part))
+    return keyed_ev, keyed_profiles
+
+
+def _derive_chunk(
+    plan: Plan,
+    ev: ir.Table,
+    profiles: ir.Table,
+    as_of: int,
+    *,
+    cache: Callable[[ir.Table], ir.Table],
+    progress: Progress | None,
+    opportunities: bool,
+) -> Derived:
     timings: list[tuple[str, float]] = []
     clock = time.perf_counter()
 
@@ -79,7 +173,7 @@ def derive(
     if spec.journey.track_accounts:
         parts.append(journey.account_history(plan, walked, profiles))
     unknown = 0
-    if spec.pipeline.track_history:
+    if opportunities and spec.pipeline.track_history:
         opp_history, unknown_table = journey.opportunity_history(plan, ev, as_of)
         parts.append(opp_history)
         unknown = int(unknown_table.to_pyarrow()["n"][0].as_py() or 0)

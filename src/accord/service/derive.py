@@ -95,7 +95,15 @@ def run_derive(
                 load_secs = time.perf_counter() - clock
                 if progress:
                     progress("reading the ledger", 0.05)
-                derived = derive(Plan(spec), ev, profiles, as_of_ts, cache=cache, progress=progress)
+                derived = derive(
+                    Plan(spec),
+                    ev,
+                    profiles,
+                    as_of_ts,
+                    cache=cache,
+                    progress=progress,
+                    scratch=lambda: Materializer(backend),
+                )
             tables = _output_tables(
                 derived.points, derived.leads, derived.drivers, derived.stages, moment, version
             )
@@ -154,7 +162,15 @@ def _derive_on_spark(ledger: Ledger, spec: Spec, as_of: int, progress: Progress 
             try:
                 ev = spark.read_parquet(str(files.events))
                 profiles = spark.read_parquet(str(files.profiles))
-                derived = derive(Plan(spec), ev, profiles, as_of, cache=cache, progress=progress)
+                derived = derive(
+                    Plan(spec),
+                    ev,
+                    profiles,
+                    as_of,
+                    cache=cache,
+                    progress=progress,
+                    scratch=lambda: Materializer(spark),
+                )
                 for name in ("points", "leads", "drivers", "stages"):
                     setattr(derived, name, getattr(derived, name).to_pyarrow())
             finally:
