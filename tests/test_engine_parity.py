@@ -124,7 +124,10 @@ def test_chunked_engine_equals_reference(tmp_path: Path, starter_spec: Spec) -> 
         "c4": {"committee_role": "champion"},  # its account comes from its events
         "c5": {},
     }
-    accounts = {"a1": {"employees": 800, "industry": "software"}, "a2": {"employees": 9000}}
+    accounts: dict[str, dict[str, Any]] = {
+        "a1": {"employees": 800, "industry": "software"},
+        "a2": {"employees": 9000},
+    }
     t = START
     kinds = ["pricing_view", "webinar_attended", "email_reply", "demo_request", "page_view", "email_click"]
     events = [
