@@ -113,3 +113,8 @@ class ReasonCode(Model):
     label: Label = Field(description="Readable name.")
     description: str | None = Field(None, description="When to use it.")
     recycle_after: Duration | None = Field(None, description="Overrides the regression's recycle time.")
+    false_positive: bool = Field(
+        False,
+        description="The lead should never have been an MQL (not a fit, bad data): a false positive in the "
+        "review pack; reasons about timing or budget are not.",
+    )
