@@ -56,6 +56,8 @@ REPORTS: dict[str, ReportDef] = {
                   ("campaign",), "campaigns:campaigns"),
         ReportDef("agreement", "The signed SLA document with the actuals beside each commitment",
                   (), "agreement:agreement"),
+        ReportDef("review", "The revenue council's review pack for a period, against the one before",
+                  ("horizon_days",), "review:review"),
     )
 }  # fmt: skip
 

@@ -15,7 +15,7 @@ from accord.service.hosted import HostedWorkspace, hold
 from accord.service.ingest import IngestResult, clock_dict, decisions, ingest
 from accord.service.keys import KeyInfo, audit, create_key, has_admin_key, list_keys, revoke_key
 from accord.service.records import account_view, contact_view, dispose, opportunity_view, touch
-from accord.service.reports import report
+from accord.service.reports import report, review
 from accord.service.workspace import (
     SPEC_FILE,
     STARTER_SPEC,
@@ -71,6 +71,7 @@ __all__ = [
     "read_spec",
     "replace_spec",
     "report",
+    "review",
     "revoke_key",
     "run_derive",
     "run_tick",
