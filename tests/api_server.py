@@ -3,6 +3,9 @@
 The demo workspace (300 contacts, seed 5) is built once per test process and copied per module, so
 each module gets a pristine ledger in milliseconds instead of the ten seconds a build takes. Keys are
 created in-process before the server starts (DuckDB lets one process hold the file).
+
+Each API module runs once per store (:class:`Store`): the DuckDB file, and PostgreSQL in a schema of
+the module's own, filled from the same pristine demo file, so both servers start from equal ledgers.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +30,9 @@ from typing import Any
 import httpx
 
 from accord import service
+from accord.ledger.postgres import DATABASE_SCHEMA_ENV, DATABASE_URL_ENV
+from accord.ledger.store import LEDGER_FILE, Ledger
+from accord.service.hosted import hold
 
 AS_OF = datetime(2026, 11, 2, 12, tzinfo=UTC)
 NOW = "2026-11-02T12:00:00Z"
@@ -51,8 +60,71 @@ def pristine_demo() -> Path:
     return _PRISTINE["demo"]
 
 
-def copy_demo(dest: Path) -> Path:
+@dataclass(frozen=True)
+class Store:
+    """Where a test workspace's ledger lives: the DuckDB file, or a PostgreSQL schema of its own."""
+
+    kind: str = "duckdb"
+    url: str | None = None
+    schema: str | None = None
+
+    @classmethod
+    def postgres(cls, url: str) -> Store:
+        return cls("postgres", url, f"t{uuid.uuid4().hex[:12]}")
+
+    def another(self) -> Store:
+        """The same kind of store for another workspace (on PostgreSQL: a schema of its own)."""
+        return Store.postgres(self.url) if self.url else Store()
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a server process needs in its environment to open this store."""
+        if self.url is None or self.schema is None:
+            return {}
+        return {DATABASE_URL_ENV: self.url, DATABASE_SCHEMA_ENV: self.schema}
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """This process opens workspaces on this store for the duration (and only then)."""
+        saved = {k: os.environ.get(k) for k in (DATABASE_URL_ENV, DATABASE_SCHEMA_ENV)}
+        for k in saved:
+            os.environ.pop(k, None)
+        os.environ.update(self.env)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def copy_demo(dest: Path, store: Store | None = None) -> Path:
+    """A pristine copy of the demo on ``store``: the folder, and on PostgreSQL every table of the file."""
     shutil.copytree(pristine_demo(), dest)
+    if store is None or store.kind == "duckdb":
+        return dest
+    source = dest / LEDGER_FILE
+    assert store.url and store.schema
+    with Ledger.open_postgres(store.url, store.schema, create=True) as ledger:
+        declared = set(ledger.copy.declared)  # tables the migrations made; the rest are derived
+        ledger.con.execute(f"ATTACH '{source}' AS pristine (READ_ONLY)")
+        found = ledger.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'pristine'"
+        ).fetchall()
+        with ledger.transaction():
+            for (table,) in found:
+                if table in declared:
+                    if table == "accord_migrations":
+                        continue  # the schema's own, written by its migrations
+                    ledger.con.execute(f"INSERT INTO {table} SELECT * FROM pristine.{table}")
+                    ledger.replicate(table, upsert=False)
+                else:
+                    ledger.con.execute(f"CREATE TABLE {table} AS SELECT * FROM pristine.{table}")
+                    ledger.replace_stored(table)
+        ledger.con.execute("DETACH pristine")
+    source.unlink()  # the server must read PostgreSQL; a stray file would hide a wrong setting
     return dest
 
 
@@ -62,13 +134,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_keys(root: Path, people: dict[str, str] | None = None) -> dict[str, str]:
-    """One key per role (role -> full key), made before the server holds the ledger."""
-    ws = service.locate(root)
-    return {
-        role: service.create_key(ws, person, role, f"test {role}")[1]
-        for role, person in (people or ROLES).items()
-    }
+def make_keys(root: Path, people: dict[str, str] | None = None, store: Store | None = None) -> dict[str, str]:
+    """One key per role (role -> full key), made before the server holds the ledger.
+
+    The workspace is held as a server holds it, so PostgreSQL loads its working copy once, not twice
+    per key.
+    """
+    with (store or Store()).active():
+        ws = hold(root)
+        try:
+            return {
+                role: service.create_key(ws, person, role, f"test {role}")[1]
+                for role, person in (people or ROLES).items()
+            }
+        finally:
+            ws.close()
 
 
 @dataclass
@@ -79,6 +159,7 @@ class Server:
     port: int = field(default_factory=free_port)
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    store: Store = field(default_factory=Store)
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -91,8 +172,9 @@ class Server:
         return self.base + "/api/v1"
 
     def start(self, timeout: float = 90.0) -> Server:
-        env = {k: v for k, v in os.environ.items() if k != "ACCORD_TEST_FAULT"}
-        env.update({"ACCORD_NOW": NOW, **self.env})
+        drop = {"ACCORD_TEST_FAULT", DATABASE_URL_ENV, DATABASE_SCHEMA_ENV}
+        env = {k: v for k, v in os.environ.items() if k not in drop}
+        env.update({"ACCORD_NOW": NOW, **self.store.env, **self.env})
         self.log = self.root.parent / f"serve-{self.port}.log"
         handle = self.log.open("ab")
         command = [str(ACCORD), "serve", "--port", str(self.port), "--tick-every", "0", "-w", str(self.root)]

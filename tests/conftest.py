@@ -12,6 +12,7 @@ import accord
 from accord import service
 from accord.spec.load import load_spec
 from accord.spec.model import Spec
+from tests.api_server import Store
 
 pytest_plugins = ["tests.pg"]
 
@@ -41,6 +42,14 @@ def any_workspace(request: pytest.FixtureRequest, tmp_path: Path) -> service.Wor
     if request.param == "postgres":
         request.getfixturevalue("on_postgres")
     return service.init_workspace(tmp_path / "ws")
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def api_store(request: pytest.FixtureRequest) -> Store:
+    """Each API module runs once per store: the DuckDB file, then PostgreSQL in a schema of its own."""
+    if request.param == "postgres":
+        return Store.postgres(request.getfixturevalue("pg_url"))
+    return Store()
 
 
 @pytest.fixture

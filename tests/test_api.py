@@ -1,7 +1,8 @@
 """The REST API over real HTTP against a real `accord serve` process on the 300-contact demo.
 
-Tests run in file order on one server: the report comparisons come first, while the served ledger
-still equals the pristine demo they are compared with; later tests add events.
+Tests run in file order on one server per store (the DuckDB file, then PostgreSQL): the report
+comparisons come first, while the served ledger still equals the pristine demo file they are compared
+with (so on PostgreSQL they also prove both stores answer the same numbers); later tests add events.
 """
 
 from __future__ import annotations
@@ -16,16 +17,27 @@ import pytest
 from accord import service
 from accord.api.permissions import matrix_markdown
 from accord.reports.base import Filters
-from tests.api_server import REPO_DOCS, Server, client, copy_demo, is_problem, make_keys, pristine_demo
+from tests.api_server import (
+    REPO_DOCS,
+    Server,
+    Store,
+    client,
+    copy_demo,
+    is_problem,
+    make_keys,
+    pristine_demo,
+)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = copy_demo(tmp_path_factory.mktemp("api") / "ws")
-    keys = make_keys(root)
-    server = Server(root).start()
+def served(
+    tmp_path_factory: pytest.TempPathFactory, api_store: Store
+) -> Iterator[tuple[Server, dict[str, str]]]:
+    root = copy_demo(tmp_path_factory.mktemp("api") / "ws", api_store)
+    keys = make_keys(root, store=api_store)
+    server = Server(root, store=api_store).start()
     try:
         yield server, keys
     finally:
@@ -312,11 +324,12 @@ def test_health_needs_no_key(served: tuple[Server, dict[str, str]]) -> None:
     assert httpx.get(server.url + "/docs").status_code == 200
 
 
-def test_rate_limit_answers_429(tmp_path: Path) -> None:
-    root = tmp_path / "small"
-    service.init_workspace(root)
-    (key,) = make_keys(root, {"viewer": "dana"}).values()
-    server = Server(root, args=("--rate-per-minute", "5")).start()
+def test_rate_limit_answers_429(tmp_path: Path, api_store: Store) -> None:
+    root, store = tmp_path / "small", api_store.another()
+    with store.active():
+        service.init_workspace(root)
+    (key,) = make_keys(root, {"viewer": "dana"}, store).values()
+    server = Server(root, args=("--rate-per-minute", "5"), store=store).start()
     try:
         with client(key, base_url=server.url) as c:
             assert [c.get("/spec").status_code for _ in range(5)] == [200] * 5

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from accord.api.permissions import MATRIX, Action, Role
-from tests.api_server import Server, client, copy_demo, is_problem, make_keys
+from tests.api_server import Server, Store, client, copy_demo, is_problem, make_keys
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +35,14 @@ CALLS: dict[Action, Call] = {
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = copy_demo(tmp_path_factory.mktemp("perm") / "ws")
-    keys = make_keys(root)
-    extra = make_keys(root, {"rep": "lee", "sales_manager": "hugo"})
+def served(
+    tmp_path_factory: pytest.TempPathFactory, api_store: Store
+) -> Iterator[tuple[Server, dict[str, str]]]:
+    root = copy_demo(tmp_path_factory.mktemp("perm") / "ws", api_store)
+    keys = make_keys(root, store=api_store)
+    extra = make_keys(root, {"rep": "lee", "sales_manager": "hugo"}, api_store)
     keys.update({"rep_lee": extra["rep"], "manager_hugo": extra["sales_manager"]})
-    server = Server(root).start()
+    server = Server(root, store=api_store).start()
     try:
         admin = client(keys["admin"], base_url=server.url)
         for i, (contact, owner) in enumerate(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -82,15 +83,34 @@ class CommitResult:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class WorkingCopy:
+    """What every :class:`Ledger` on one DuckDB working copy of PostgreSQL shares.
+
+    A server keeps one copy and gives each request a Ledger of its own (a DuckDB cursor, a PostgreSQL
+    connection) on it; they must agree on which change counter the copy holds, or each would reload
+    the whole ledger after the others' writes. The lock makes a reload and a write one step each.
+    """
+
+    seen: int = -1  # the PostgreSQL change counter the copy was loaded at (or last written)
+    declared: set[str] = field(default_factory=set)  # tables the migrations create, not derived ones
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
 class Ledger:
     """One workspace's store. Use as a context manager so the file is always closed."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, pg: PostgresStore | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        con: duckdb.DuckDBPyConnection,
+        pg: PostgresStore | None = None,
+        copy: WorkingCopy | None = None,
+    ) -> None:
         self.path = path
         self.con = con
         self.pg = pg
-        self._seen = -1  # the PostgreSQL change counter the working copy was loaded at
-        self._declared: set[str] = set()  # tables the migrations create (with keys), not derived ones
+        self.copy = copy or WorkingCopy()
 
     @classmethod
     def create(cls, path: Path) -> Ledger:
@@ -219,17 +239,18 @@ class Ledger:
             with self._duckdb_transaction():
                 yield
             return
-        counter = self.pg.begin()
-        try:
-            if counter != self._seen:
-                self._load()
-            with self._duckdb_transaction():
-                yield
-                _fault("before_postgres_commit")
-                self._seen = self.pg.commit()
-        except BaseException:
-            self.pg.rollback()
-            raise
+        with self.copy.lock:
+            counter = self.pg.begin()
+            try:
+                if counter != self.copy.seen:
+                    self._load()
+                with self._duckdb_transaction():
+                    yield
+                    _fault("before_postgres_commit")
+                    self.copy.seen = self.pg.commit()
+            except BaseException:
+                self.pg.rollback()
+                raise
 
     @contextmanager
     def _duckdb_transaction(self) -> Iterator[None]:
@@ -244,22 +265,37 @@ class Ledger:
     # ---- PostgreSQL: the working copy and replication ----------------------------------------
 
     def refresh(self) -> bool:
-        """Reload the working copy when another process wrote to PostgreSQL; True when it did."""
-        if self.pg is None or self.pg.counter() == self._seen:
+        """Reload the working copy when another process wrote to PostgreSQL; True when it did.
+
+        The first look takes no lock, so readers never wait behind a write of this process; a
+        counter that moved is checked again under the lock, since the mover may be that write.
+        """
+        if self.pg is None or self.pg.counter() == self.copy.seen:
             return False
-        self._load()
+        with self.copy.lock:
+            if self.pg.counter() == self.copy.seen:
+                return False
+            self._load()
         return True
 
     def _load(self) -> None:
-        """Fill the DuckDB working copy from one consistent PostgreSQL snapshot."""
+        """Fill the DuckDB working copy from one consistent PostgreSQL snapshot, in one DuckDB transaction.
+
+        One transaction, so readers on other cursors of the copy see the old ledger or the new one,
+        never a table emptied halfway through the reload.
+        """
         assert self.pg is not None
-        if not self._declared:
+        if not self.copy.declared:
             self._migrate_duckdb(0)
-            self._declared = {
+            self.copy.declared.update(
                 str(r[0])
                 for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-            }
-        with self.pg.snapshot() as counter, tempfile.TemporaryDirectory(prefix="accord-pg-") as tmp:
+            )
+        with (
+            self.pg.snapshot() as counter,
+            tempfile.TemporaryDirectory(prefix="accord-pg-") as tmp,
+            self._duckdb_transaction(),
+        ):
             for name, columns in self.pg.tables().items():
                 names = [c for c, _ in columns]
                 path = Path(tmp) / f"{name}.csv"
@@ -272,12 +308,12 @@ class Ledger:
                     else f"(SELECT {', '.join(f'NULL::{duck_type(t)} AS {c}' for c, t in columns)} LIMIT 0)"
                 )
                 cols = ", ".join(f'"{c}"' for c in names)
-                if name in self._declared:
+                if name in self.copy.declared:
                     self.con.execute(f"DELETE FROM {name}")
                     self.con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {source}")
                 else:
                     self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {cols} FROM {source}")
-            self._seen = counter
+            self.copy.seen = counter
 
     def replicate(self, table: str, where: str = "true", *, upsert: bool = True) -> None:
         """Copy the rows of a DuckDB table that match ``where`` to PostgreSQL, inside ``transaction()``.
