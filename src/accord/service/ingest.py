@@ -136,10 +136,22 @@ def ingest(
                     ids,
                 ).fetchall()
             )
-        fresh = [r for r in staged if r["event_id"] not in existing]
+        fresh = [r["event_id"] for r in staged if r["event_id"] not in existing]
         if fresh:  # all-duplicate requests write nothing, not even an import row
             stamp = datetime.now(UTC)
-            ledger.commit(batch, f"api_{stamp:%Y%m%dT%H%M%S%f}", stamp)
+            import_id = f"api_{stamp:%Y%m%dT%H%M%S%f}"
+            ledger.commit(batch, import_id, stamp)
+            # With PostgreSQL another server may have stored some of these ids between the look-up
+            # above and the commit (which reloads and skips them): what this commit wrote is the truth.
+            existing.update(
+                (eid, digest)
+                for eid, digest, by in ledger.con.execute(
+                    "SELECT event_id, content_hash, import_id FROM events WHERE event_id IN "
+                    f"({', '.join('?' for _ in fresh)})",
+                    fresh,
+                ).fetchall()
+                if by != import_id
+            )
     timings["commit"] = time.perf_counter() - clock
     by_row = {int(r["_row"]): r for r in staged}
     first_of: dict[str, int] = {}
