@@ -469,6 +469,8 @@ def test_markdown_text_and_json_carry_the_same_agenda(world: service.Workspace) 
         f"## {n}. {i.title} ({i.minutes} min)" for n, i in enumerate(pack.items, 1)
     ]
     assert "| bad_fit | Not our ideal customer | 3 | 60.0% | 1 | 25.0% | +2 | +35.0 pts |" in md
+    assert "| No opportunity within 90 days | 0 | 0.0% | 0 | 0.0% | 0.0 pts |" in md  # no sign on no change
+    assert "| no_budget | No budget | 1 | 20.0% | 3 | 75.0% | -2 | -55.0 pts |" in md
     text = pack.to_text()
     assert "4. SLA misses (10 min)" in text and "To discuss: First touch: 50.0% against 90.0%" in text
     data = json.loads(pack.to_json())

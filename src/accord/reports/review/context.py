@@ -23,6 +23,11 @@ HORIZON_DAYS = 90.0
 """Days an MQL has to reach an opportunity before it counts as a false positive (a quarter)."""
 
 
+SHARED = ("users", "all_contacts", "contacts", "all_contact_stages", "contact_stages", "journey_order")
+"""ReportData's cached records that depend on the segment, team and source filters only, never on the
+period: the two periods' data can share them."""
+
+
 class AsAt(ReportData):
     """The reports' data at an earlier instant: stage histories cut at that instant.
 
@@ -73,7 +78,12 @@ class Context:
 
     @cached_property
     def before(self) -> ReportData:
-        return ReportData(self.ledger, self.spec, self.narrowed(self.previous), as_of=self.as_of)
+        """The previous period's data; the records the period does not narrow are read once."""
+        data = ReportData(self.ledger, self.spec, self.narrowed(self.previous), as_of=self.as_of)
+        for name in SHARED:
+            if name in self.current.__dict__:
+                data.__dict__[name] = self.current.__dict__[name]
+        return data
 
     def data(self, period: Period) -> ReportData:
         return self.current if period is self.period else self.before

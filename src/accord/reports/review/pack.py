@@ -125,7 +125,7 @@ class ReviewPack:
         a change of a share reads in percentage points."""
         if column.key.endswith("_change") and isinstance(value, int | float):
             if column.kind == "share":
-                return f"{100 * value:+.1f} pts"
+                return f"{'+' if value > 0 else ''}{100 * value:.1f} pts"
             text = fmt(value, column.kind, self.currency)
             return "+" + text if value > 0 else text
         return fmt(value, column.kind, self.currency)
