@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,12 @@ DEMO_AS_OF = "2026-06-30T00:00:00Z"
 TIER_1 = "fit >= 30 AND intent >= 25"
 
 
+def score(contact: str, days: float, tier: str) -> dict[str, object]:
+    return {"contact_id": contact, "at": at(days), "tier": tier}
+
+
 def test_figures_match_a_hand_built_history(tmp_path: Path) -> None:
     ws = new_workspace(tmp_path)
-    score = lambda c, d, tier: {"contact_id": c, "at": at(d), "tier": tier}  # noqa: E731
     with ws.ledger() as ledger:
         insert(ledger, "contacts", [{"contact_id": f"c{i}"} for i in range(1, 7)])
         write_derived(
@@ -62,10 +66,8 @@ def demo_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _instant(text: str) -> object:
-    from accord.cli.derive_cmds import parse_instant
-
-    return parse_instant(text)
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_raising_the_mql_threshold_on_the_demo_world(

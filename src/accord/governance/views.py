@@ -5,12 +5,11 @@ plain JSON (exact numbers, every field), so the CLI, and later the API, show the
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from accord.governance.backtest import Backtest
 from accord.governance.changelog import ChangeLog
-from accord.governance.figures import Figures
 from accord.governance.proposals import Proposal
 from accord.reports.base import Column, Filters, Report, Section
 
@@ -181,9 +180,7 @@ def backtest_sections(b: Backtest) -> list[Section]:
     return [figures, weekly, movers]
 
 
-def _weeks(i: int) -> Any:
-    from datetime import timedelta
-
+def _weeks(i: int) -> timedelta:
     return timedelta(days=7 * i)
 
 
@@ -278,7 +275,3 @@ def changelog_report(log: ChangeLog) -> Report:
         "changelog", "Change log of the agreement", int(log.as_of.timestamp()), Filters(),
         [entries, details, checks, closed, pending],
     )  # fmt: skip
-
-
-def figures_rows(f: Figures) -> dict[str, Any]:
-    return dict(plain(f))
