@@ -13,6 +13,7 @@ from accord.cli import (  # noqa: F401 - registers the commands
     governance_cmds,
     handoff_cmds,
     report_cmds,
+    retro_cmds,
     review_cmds,
     serve_cmds,
     workspace_cmds,

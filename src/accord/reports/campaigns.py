@@ -4,6 +4,8 @@ A charter judged on one outcome, with one Accountable per activity, is what keep
 becoming everybody's and nobody's; this report checks those rules on every charter and puts the
 campaign's measured results beside its goal and key results.
 
+Each charter is followed by its retrospectives and the actions still open (accord.reports.reviews).
+
 Definitions (docs/metrics.md, "Campaigns"):
 - Window: the charter's start to end, both days included, in the workspace time zone (and inside
   --from/--to when given); nothing after the report's instant counts.
@@ -29,6 +31,7 @@ from zoneinfo import ZoneInfo
 from accord.errors import ReportError
 from accord.reports.base import Column, Report, Section
 from accord.reports.data import ReportData, ts
+from accord.reports.reviews import campaign_sections
 from accord.spec.model import Campaign, Raci
 from accord.spec.rules import suggest
 
@@ -158,6 +161,7 @@ def campaigns(data: ReportData, *, campaign: str | None = None) -> Report:
     sections: list[Section] = []
     for cid, charter in chosen.items():
         sections += [_charter(data, cid, charter), _raci(data, cid, charter), _scorecard(data, cid, charter)]
+        sections += campaign_sections(data, cid, charter.name, charter.end)
     if not sections:
         empty = Section("campaigns", "Campaign charters", [Column("campaign", "Campaign")])
         empty.notes.append(
@@ -366,6 +370,11 @@ def _status(actual: float | None, target: float, data: ReportData, win: Window) 
         return "missed"
     elapsed = (data.as_of - win.opens) / max(win.closes - win.opens, 1)
     return "on pace" if actual >= target * elapsed else "behind pace"
+
+
+def scorecard(data: ReportData, cid: str, c: Campaign) -> Section:
+    """One charter's scorecard as the report reads it at ``data.as_of``: what a retrospective freezes."""
+    return _scorecard(data, cid, c)
 
 
 def _scorecard(data: ReportData, cid: str, c: Campaign) -> Section:

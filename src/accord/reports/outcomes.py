@@ -5,6 +5,8 @@ Definitions (docs/metrics.md, "Deals", "Loss post-mortem"):
   is the median of days from creation to close, for won and lost deals apart.
 - A loss pattern area (pricing, qualification...) with ``pattern_min_deals`` losses in a calendar
   quarter is structural; the post-mortem proposes a change to the system, never to a person.
+- Loss interviews count per area, and the area an interviewer assigns places a loss whose CRM reason
+  is missing, unknown to the spec, or in the "other" area (accord.reports.reviews).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from accord.errors import ReportError
 from accord.reports.base import Column, Report, Section
 from accord.reports.data import DAY, OppRow, ReportData
 from accord.reports.pipeline import _amount, quarter
+from accord.reports.reviews import assigned_area, evidence_section, interview_notes, interviews_of
 from accord.reports.stats import median, wilson
 from accord.spec.rules import suggest
 
@@ -136,10 +139,18 @@ def losses(data: ReportData) -> Report:
         by_reason[(quarter(data, o.closed_at) if o.closed_at is not None else "(no date)", code)].append(o)
     reason_rows: list[list[Any]] = []
     by_area: dict[tuple[str, str], list[OppRow]] = defaultdict(list)
+    heard = interviews_of(data, lost)
+    moved: set[str] = set()  # deals an interview placed in its area
     for (q, code), ds in sorted(by_reason.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1])):
         spec_reason = reasons.get(code)
         area = spec_reason.pattern if spec_reason else NO_REASON
-        by_area[(q, area)] += ds
+        for o in ds:
+            assigned = assigned_area(heard.get(o.opportunity_id, []))
+            if area in (NO_REASON, "other") and assigned is not None:
+                moved.add(o.opportunity_id)
+                by_area[(q, assigned)].append(o)
+            else:
+                by_area[(q, area)].append(o)
         label = spec_reason.label if spec_reason else "no reason recorded, or one the spec does not name"
         structural = spec_reason is not None and len(ds) >= need
         reason_rows.append([q, code, label, area, len(ds), _amount(ds), structural])
@@ -169,9 +180,10 @@ def losses(data: ReportData) -> Report:
         )
     _undated(data, reason_section)
     area_rows = [
-        [q, area, len(ds), _amount(ds), len(ds) / by_quarter[q], area != NO_REASON and len(ds) >= need]
+        [q, area, len(ds), _amount(ds), len(ds) / by_quarter[q], area != NO_REASON and len(ds) >= need,
+         sum(1 for o in ds if o.opportunity_id in heard), sum(1 for o in ds if o.opportunity_id in moved)]
         for (q, area), ds in sorted(by_area.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1]))
-    ]
+    ]  # fmt: skip
     area_section = Section(
         "patterns",
         "Loss patterns by quarter",
@@ -182,6 +194,8 @@ def losses(data: ReportData) -> Report:
             Column("amount", "Lost amount", "money"),
             Column("share", "Share of the quarter's losses", "share"),
             Column("structural", "Structural", "flag"),
+            Column("interviewed", "Interviewed", "int"),
+            Column("by_interview", "Placed by interview", "int"),
         ],
         area_rows,
     )
@@ -192,8 +206,10 @@ def losses(data: ReportData) -> Report:
     thin = sorted(q for q, n in by_quarter.items() if n < 5)
     if thin:
         area_section.notes.append(f"Fewer than 5 losses in {', '.join(thin)}: read those patterns with care.")
+    area_section.notes += interview_notes(data, lost, heard)
     change_rows = [
-        [q, area, len(ds), ", ".join(sorted({o.loss_reason or "" for o in ds})), CHANGES[area]]
+        [q, area, len(ds), ", ".join(sorted({o.loss_reason or "no reason, interview" for o in ds})),
+         CHANGES[area]]
         for (q, area), ds in sorted(by_area.items())
         if area != NO_REASON and len(ds) >= need
     ]
@@ -218,6 +234,6 @@ def losses(data: ReportData) -> Report:
         "Loss post-mortem",
         data.as_of,
         data.filters,
-        [reason_section, area_section, changes],
+        [reason_section, area_section, changes, evidence_section(data, lost, heard)],
         data.spec.workspace.currency,
     )

@@ -54,6 +54,8 @@ REPORTS: dict[str, ReportDef] = {
                   (), "content:content"),
         ReportDef("campaigns", "Campaign charters, RACI checks and scorecards against the OKRs",
                   ("campaign",), "campaigns:campaigns"),
+        ReportDef("retros", "Campaign retrospectives, their owned actions (open, overdue), frozen scorecards",
+                  ("campaign",), "reviews:retros"),
         ReportDef("agreement", "The signed SLA document with the actuals beside each commitment",
                   (), "agreement:agreement"),
         ReportDef("review", "The revenue council's review pack for a period, against the one before",

@@ -37,6 +37,10 @@ STANDARD_EVENT_TYPES: dict[str, str] = {
     # governance: about the agreement itself, not about a contact, account or deal
     "agreement_signed": "governance", "change_proposed": "governance", "change_approved": "governance",
     "change_rejected": "governance", "spec_activated": "governance",
+    # joint reviews: a campaign retrospective and the actions it agreed (accord.service.retros)
+    "campaign_retrospective": "governance", "action_created": "governance", "action_done": "governance",
+    # what a lost buyer said, attached to the lost deal
+    "loss_interview": "opportunity",
 }  # fmt: skip
 """Event types every workspace knows; a spec adds its own under ``event_types``."""
 
