@@ -17,6 +17,7 @@ from accord.cli import (  # noqa: F401 - registers the commands
     review_cmds,
     serve_cmds,
     workspace_cmds,
+    writeback_cmds,
 )
 from accord.cli.app import app, docs_app, err, handled, report
 from accord.errors import AccordError

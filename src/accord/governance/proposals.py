@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from accord.errors import GovernanceError
 from accord.governance.backtest import Backtest
@@ -212,6 +213,12 @@ def sync(ws: Workspace, ledger: Ledger, *, now: datetime) -> Activation | None:
     if history and history[-1].version == version:
         return None
     origin = HAND_EDIT if history else FIRST_SEEN
+    effective = ws.spec.agreement.effective
+    if not history and effective is not None:
+        # Decision: the first text is in force from the agreement's effective date when that has
+        # passed (the agreement took effect then, not when Accord first read it); else from now.
+        zone = ZoneInfo(ws.spec.workspace.timezone)
+        now = min(now, datetime.combine(effective, datetime.min.time(), tzinfo=zone).astimezone(UTC))
     record_version(ledger, version, text, now=now, origin=origin)
     if history:
         for p in load_proposals(ledger):

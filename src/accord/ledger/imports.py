@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.errors import ImportFileError
+from accord.ledger.merge import content_hash_sql
 from accord.ledger.reader import RawFile
 from accord.ledger.schema import TABLES, Column, Table
 from accord.ledger.store import Batch, Reject, connect
@@ -214,9 +215,11 @@ class Stager:
                 f"{in_file_dups} rows repeat an earlier row of this file exactly: counted as duplicates"
             )
         rejects.sort(key=lambda r: r.row)
+        provided = tuple(c.name for c in table.columns if self._source(c, plan) is not None)
         return Batch(
             kind=plan.kind,
             rows=good,
+            provided=None if plan.kind == "events" else provided,
             events=events,
             rejects=rejects,
             notes=notes,
@@ -369,19 +372,8 @@ class Stager:
         return expr, reason
 
     def _content_hash(self, table: Table) -> None:
-        parts = []
-        for column in table.columns:
-            if column.name in ("source",) or (table.kind == "events" and column.name == "event_id"):
-                continue
-            value = (
-                f"epoch_us({q(column.name)})::VARCHAR"
-                if column.type == "timestamp"
-                else f"{q(column.name)}::VARCHAR"
-            )
-            parts.append(f"coalesce({value}, chr(0))")
-        parts.append(f"coalesce({table.extra}::VARCHAR, chr(0))")
         self.con.execute("ALTER TABLE typed ADD COLUMN content_hash VARCHAR")
-        self.con.execute(f"UPDATE typed SET content_hash = md5(concat_ws(chr(31), {', '.join(parts)}))")
+        self.con.execute(f"UPDATE typed SET content_hash = {content_hash_sql(table)}")
         if table.kind == "events":
             self.con.execute(
                 "UPDATE typed SET event_id = 'h:' || content_hash WHERE event_id IS NULL "

@@ -289,6 +289,22 @@ MIGRATIONS: tuple[Migration, ...] = (
   backtest JSON
 )""",
     )),
+    Migration(6, "CRM write-back: what each target last received per contact, and each export", (
+        """CREATE TABLE writeback_state (
+  target VARCHAR NOT NULL,
+  contact_id VARCHAR NOT NULL,
+  fingerprint VARCHAR NOT NULL,
+  exported_at TIMESTAMPTZ NOT NULL,
+  export_id VARCHAR NOT NULL,
+  PRIMARY KEY (target, contact_id)
+)""",
+        """CREATE TABLE writeback_exports (
+  export_id VARCHAR PRIMARY KEY,
+  target VARCHAR NOT NULL,
+  exported_at TIMESTAMPTZ NOT NULL,
+  rows INTEGER NOT NULL
+)""",
+    )),
 )  # fmt: skip
 """Ordered schema changes; a workspace records which it has and applies the rest on open."""
 

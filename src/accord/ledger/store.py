@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from accord.errors import LedgerError
+from accord.ledger.merge import merged_sql
 from accord.ledger.postgres import PostgresStore, duck_type
 from accord.ledger.schema import MIGRATIONS, MIGRATIONS_DDL, SCHEMA_VERSION, TABLES, Table
 
@@ -70,6 +71,7 @@ class Batch:
     preset: str | None = None
     mapping: dict[str, Any] = field(default_factory=dict)
     repeats: int = 0  # rows that repeat an earlier row of the same file exactly: duplicates too
+    provided: tuple[str, ...] | None = None  # columns the file carries (None: whole records)
 
 
 @dataclass
@@ -410,7 +412,14 @@ class Ledger:
                 if batch.kind == "events":
                     self._append_events("staged_rows", import_id, result, count_as_rows=True)
                 else:
-                    self._upsert(table, import_id, result)
+                    staged = "staged_rows"
+                    if batch.provided is not None:
+                        staged = "staged_merged"
+                        self.con.execute(
+                            f"CREATE OR REPLACE TEMP TABLE {staged} AS "
+                            + merged_sql(table, "staged_rows", batch.provided)
+                        )
+                    self._upsert(table, import_id, result, staged)
                     if batch.events is not None:
                         self._append_events("staged_events", import_id, result, count_as_rows=False)
                 _fault("before_commit")
@@ -432,25 +441,25 @@ class Ledger:
                 self.con.unregister("staged_events")
         return result
 
-    def _upsert(self, table: Table, import_id: str, result: CommitResult) -> None:
+    def _upsert(self, table: Table, import_id: str, result: CommitResult, staged: str) -> None:
         key, name = table.key, table.name
         cols = [c.name for c in table.columns] + [table.extra]
         now = _now()
         dup = self.con.execute(
-            f"SELECT count(*) FROM staged_rows s JOIN {name} t USING ({key}) "
+            f"SELECT count(*) FROM {staged} s JOIN {name} t USING ({key}) "
             "WHERE t.content_hash = s.content_hash"
         ).fetchall()[0]
         result.duplicates += int(dup[0]) if dup else 0
         changed = self.con.execute(
-            f"SELECT count(*) FROM staged_rows s JOIN {name} t USING ({key}) "
+            f"SELECT count(*) FROM {staged} s JOIN {name} t USING ({key}) "
             "WHERE t.content_hash <> s.content_hash"
         ).fetchall()[0]
         n_changed = int(changed[0]) if changed else 0
         if n_changed:
-            self._record_updates(table, import_id, now)
+            self._record_updates(table, import_id, now, staged)
             sets = ", ".join(f"{c} = s.{c}" for c in [*cols, "content_hash"] if c != key)
             self.con.execute(
-                f"UPDATE {name} SET {sets}, import_id = ?, updated_at = ? FROM staged_rows s "
+                f"UPDATE {name} SET {sets}, import_id = ?, updated_at = ? FROM {staged} s "
                 f"WHERE {name}.{key} = s.{key} AND {name}.content_hash <> s.content_hash",
                 [import_id, now],
             )
@@ -458,13 +467,13 @@ class Ledger:
         _fault("after_update")
         inserted = self.con.execute(
             f"INSERT INTO {name} ({', '.join(cols)}, content_hash, import_id, updated_at) "
-            f"SELECT {', '.join('s.' + c for c in cols)}, s.content_hash, ?, ? FROM staged_rows s "
+            f"SELECT {', '.join('s.' + c for c in cols)}, s.content_hash, ?, ? FROM {staged} s "
             f"ANTI JOIN {name} t USING ({key})",
             [import_id, now],
         ).fetchall()[0]
         result.imported += int(inserted[0]) if inserted else 0
 
-    def _record_updates(self, table: Table, import_id: str, now: datetime) -> None:
+    def _record_updates(self, table: Table, import_id: str, now: datetime, staged: str) -> None:
         """Keep the old values of changed records as record_updated events: nothing is lost."""
         key, name = table.key, table.name
         compared = [c.name for c in table.columns if c.name != key] + [table.extra]
@@ -496,7 +505,7 @@ class Ledger:
                    json_object('table', '{name}', 'id', s.{key},
                                'changes', json_merge_patch('{{}}', json_object({pairs}))),
                    md5(t.content_hash || s.content_hash), ?, ?
-            FROM staged_rows s JOIN {name} t USING ({key})
+            FROM {staged} s JOIN {name} t USING ({key})
             WHERE t.content_hash <> s.content_hash
             ON CONFLICT DO NOTHING""",
             [now, import_id, now],
