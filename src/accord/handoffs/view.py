@@ -35,7 +35,16 @@ class HandoffView:
     ledger: Ledger
     spec: Spec
     as_of: int
+    only: frozenset[str] | None = None  # read these contacts' facts only (a decision for a few leads)
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
+
+    def _contacts_filter(self) -> tuple[str, list[str]]:
+        """SQL and parameters restricting a query to ``only`` (nothing when the view is whole)."""
+        if self.only is None:
+            return "", []
+        if not self.only:
+            return " AND false", []
+        return f" AND contact_id IN ({', '.join('?' for _ in self.only)})", sorted(self.only)
 
     def calendar(self, person: str | None) -> BusinessCalendar:
         cid = calendar_id(self.spec, person)
@@ -62,11 +71,12 @@ class HandoffView:
     def happenings(self) -> dict[str, list[Happening]]:
         """Per contact, its events of the types clocks and handoffs read, up to as-of."""
         placeholders = ", ".join("?" for _ in self.clock_types)
+        only, params = self._contacts_filter()
         rows = self.ledger.con.execute(
             f"SELECT contact_id, CAST(floor(epoch(occurred_at)) AS BIGINT), type, actor_id, event_id "
             f"FROM events WHERE contact_id IS NOT NULL AND type IN ({placeholders}) "
-            f"AND occurred_at <= to_timestamp(?) ORDER BY contact_id, occurred_at, event_id",
-            [*self.clock_types, self.as_of],
+            f"AND occurred_at <= to_timestamp(?){only} ORDER BY contact_id, occurred_at, event_id",
+            [*self.clock_types, self.as_of, *params],
         ).fetchall()
         out: dict[str, list[Happening]] = defaultdict(list)
         for cid, ts, kind, actor, eid in rows:
@@ -83,9 +93,11 @@ class HandoffView:
     def stage_entries(self) -> dict[str, list[tuple[int, str]]]:
         if not any(s.start.stage for s in self.spec.slas.values()) or not self._has("derived_stages"):
             return {}
+        only, params = self._contacts_filter()
         rows = self.ledger.con.execute(
             "SELECT entity_id, CAST(epoch(entered_at) AS BIGINT), stage FROM derived_stages "
-            "WHERE entity_type = 'contact' AND NOT skipped"
+            "WHERE entity_type = 'contact' AND NOT skipped" + only.replace("contact_id", "entity_id"),
+            params,
         ).fetchall()
         out: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for cid, ts, stage in rows:

@@ -276,7 +276,9 @@ def decisions(ws: Workspace, contacts: Sequence[str], now: datetime) -> list[dic
                 states[contact] = exc
     out: list[dict[str, Any]] = []
     with ws.ledger(read_only=True) as ledger:
-        view = HandoffView(ledger, ws.spec, int(moment.timestamp()))
+        # this request's contacts only: reading every contact's handoffs per request would grow
+        # with the ledger; routing reads the whole picture (rep loads) only when it must assign
+        view = HandoffView(ledger, ws.spec, int(moment.timestamp()), only=frozenset(contacts))
         router = _Routing(ws, ledger, view)
         for contact in contacts:
             state = states[contact]
@@ -372,7 +374,8 @@ class _Routing:
         )  # fmt: skip
         if self._reps is None:
             tier_one = self._tier_one() | {state.contact_id}
-            self._reps = dict(rep_states(self.view, tier_one))
+            whole = HandoffView(self.ledger, spec, self.view.as_of)
+            self._reps = dict(rep_states(whole, tier_one))
         on = datetime.fromtimestamp(self.view.as_of, UTC).date()
         router = Router(spec)
         return router.route(
