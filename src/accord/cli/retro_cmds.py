@@ -90,7 +90,10 @@ def retro(
     result = record_retro(ws, campaign, now=_instant(at, "--at"), **given)
     r = result.retro
     if not result.new:
-        out.print(f"{campaign}: the '{r.milestone}' retrospective is already recorded; nothing written")
+        out.print(
+            f"{campaign}: the '{r.milestone}' retrospective is already recorded; nothing written",
+            soft_wrap=True,
+        )
     else:
         when = datetime.fromtimestamp(r.scorecard_as_of, UTC).strftime("%Y-%m-%d %H:%M UTC")
         out.print(
@@ -165,7 +168,7 @@ def action_done(
     if result.new:
         out.print(f"[green]done[/green] {a.action_id}: {a.text} (owner {a.owner}, due {a.due}, done {day})")
     else:
-        out.print(f"{a.action_id} was already done on {day}; nothing written")
+        out.print(f"{a.action_id} was already done on {day}; nothing written", soft_wrap=True)
 
 
 @app.command()
@@ -240,4 +243,4 @@ def interview(
             + "; see `accord report losses`"
         )
     else:
-        out.print(f"this interview of {opportunity} is already recorded; nothing written")
+        out.print(f"this interview of {opportunity} is already recorded; nothing written", soft_wrap=True)

@@ -73,6 +73,9 @@ def build_demo(
             say("ticking clocks", 0.97)
             with ws.ledger() as ledger:
                 tick_result = tick(ledger, ws.spec, int(as_of.replace(microsecond=0).timestamp()))
+            say("recording reviews", 0.98)
+            record_demo_reviews(ws, as_of, seed)
+            with ws.ledger() as ledger:
                 counts = ledger.counts()
     except BaseException:
         # A half-built demo is worse than none: remove what this call created.
@@ -121,3 +124,48 @@ def dated_agreement(as_of: datetime, contacts: int) -> str:
         if n != 1:  # the starter changed shape: fail loudly rather than build a demo with a stale plan
             raise RuntimeError(f"demo: starter spec has no unique match for {pattern!r}")
     return text
+
+
+def record_demo_reviews(ws: Workspace, as_of: datetime, seed: int) -> None:
+    """One mid-campaign retrospective with owned actions (one done) and a few loss interviews, so the
+    reports and the dashboard show joint reviews; chosen by the seed (accord.demo.reviews)."""
+    from datetime import UTC, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from accord.demo.reviews import ANSWERS, interview_picks, retro_plan
+    from accord.reports.base import Filters
+    from accord.reports.data import ReportData
+    from accord.service.retros import close_action, record_interview, record_retro
+
+    spec = ws.spec
+    zone = ZoneInfo(spec.workspace.timezone)
+    today = as_of.astimezone(zone).date()
+    facilitator = next((p for p, person in spec.people.items() if person.role == "revops"), None)
+    for cid, charter in list(spec.campaigns.items())[:1]:
+        owners = [charter.owner, *(r.accountable for r in charter.raci if r.accountable in spec.people)]
+        plan = retro_plan(seed, charter.start, min(today, charter.end), list(dict.fromkeys(owners)))
+        if plan is None:
+            continue
+        held = datetime.combine(plan.held, time(15), zone)
+        changes = [f"{text}; owner={owner}; due={due}" for text, owner, due in plan.changes]
+        done = record_retro(ws, cid, milestone="mid-campaign", worked=plan.worked, stalled=plan.stalled,
+                            changes=changes, by=facilitator or charter.owner, now=held)  # fmt: skip
+        for i in plan.done:
+            action = done.actions[i]
+            close_action(ws, action.action_id, note="Done and announced in the weekly huddle",
+                         by=action.owner, now=held + timedelta(days=10))  # fmt: skip
+    if facilitator is None:
+        return
+    reasons = {r.id: r.pattern for r in spec.loss_reasons}
+    since = int((as_of - timedelta(days=180)).timestamp())
+    with ws.ledger(read_only=True) as ledger:
+        opps = ReportData(ledger, spec, Filters(), as_of=int(as_of.timestamp())).all_opportunities
+    lost = sorted(o.opportunity_id for o in opps.values()
+                  if o.is_closed and not o.is_won and (o.closed_at or 0) >= since)  # fmt: skip
+    for oid in interview_picks(seed, lost):
+        deal = opps[oid]
+        area = reasons.get(deal.loss_reason or "")
+        answers = ANSWERS.get(area or "", ANSWERS["qualification"])
+        held = min(datetime.fromtimestamp(deal.closed_at or 0, UTC) + timedelta(days=7), as_of)
+        record_interview(ws, oid, by=facilitator, answers=answers, area=area if area in ANSWERS else None,
+                         now=held)  # fmt: skip
