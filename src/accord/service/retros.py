@@ -93,13 +93,22 @@ def _exists(ledger: Ledger, event_id: str) -> bool:
 # ---- retrospectives ---------------------------------------------------------------------------------
 
 
+def _yaml(path: Path) -> Any:
+    """YAML read as the spec is (1.2 booleans): a key `on:` stays the word, not True."""
+    import yaml
+
+    from accord.spec.source import _Loader
+
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+
+
 def load_retro_file(path: Path) -> dict[str, Any]:
     """A longer retrospective written as YAML: milestone (or close: true), worked, stalled, and changes
     as "TEXT; owner=ID; due=DATE" lines or {text, owner, due} maps."""
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = _yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise WorkspaceError(f"{path}: cannot read it ({exc})") from None
     if not isinstance(doc, dict):
@@ -327,7 +336,7 @@ def load_interview_file(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = _yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise WorkspaceError(f"{path}: cannot read it ({exc})") from None
     allowed = {*QUESTIONS, "by", "area", "role", "on"}
