@@ -156,9 +156,31 @@ def explain(
             stage_names.get(row["exit_to"], row["exit_to"] or ""),
         )
     out.print(history)
+    _print_context(ws, contact, zone, info.run.get("as_of"))
     out.print(f"[dim]as of {_local(info.run['as_of'], zone)}, spec version {info.run['spec_version']}[/dim]")
     if info.stale:
         out.print("[yellow]the spec changed since this derive: run `accord derive` to refresh[/yellow]")
+
+
+def _print_context(ws: service.Workspace, contact: str, zone: ZoneInfo, as_of: Any) -> None:
+    """The handoff context a rep is given with the lead (as of the derive, which the tick shares): next
+    play step, talk track, content engaged."""
+    moment = as_of if isinstance(as_of, datetime) else None
+    context = service.handoff_context(ws, [contact], now=moment).get(contact)
+    if context is None:
+        return
+    step = context.next_step
+    if step is not None:
+        due = datetime.fromtimestamp(step.due, UTC) if step.due is not None else None
+        state = "in play" if step.enrolled else "recommended play"
+        out.print(
+            f"\n[bold]next step[/bold] ({state}: {step.play_name}): {step.action}, by {_local(due, zone)}"
+        )
+        if step.talk_track:
+            out.print(f"  talk track: {step.talk_track}", soft_wrap=True)
+    if context.content:
+        titles = ", ".join(str(c["title"] or c["content_id"]) for c in context.content)
+        out.print(f"content engaged: {titles}", soft_wrap=True)
 
 
 def _driver_text(d: dict[str, Any], zone: ZoneInfo, as_of: Any) -> str:

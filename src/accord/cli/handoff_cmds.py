@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -56,6 +56,10 @@ def tick(now: NowOpt = None, workspace: WorkspaceOpt = None) -> None:
     written = ", ".join(f"{k} {v}" for k, v in result.written.items())
     out.print(f"new events: {written}")
     out.print("clocks: " + ", ".join(f"{k} {v}" for k, v in sorted(result.clocks.items())))
+    if result.plays is not None and result.plays.written:
+        out.print("plays: " + ", ".join(f"{k} {v}" for k, v in result.plays.written.items()))
+    for firing in result.watch:
+        out.print(f"  [red]watch[/red] {firing.message} -> {firing.owner}", soft_wrap=True)
     if result.delivery is not None:
         d = result.delivery
         out.print(
@@ -77,6 +81,7 @@ def queue(
     ws = service.locate(workspace)
     moment = parse_instant(now, "--now")
     items = service.owner_queue(ws, owner, now=moment)
+    context = service.handoff_context(ws, [i.contact_id for i in items], now=moment)
     person = ws.spec.people[owner]
     zone = ZoneInfo(
         ws.spec.calendars[
@@ -84,7 +89,17 @@ def queue(
         ].timezone
     )
     table = Table(title=f"{person.name}: {len(items)} leads", title_justify="left")
-    for col in ("contact", "name", "account", "score", "tier", "status", "next deadline", "why now"):
+    for col in (
+        "contact",
+        "name",
+        "account",
+        "score",
+        "tier",
+        "status",
+        "next deadline",
+        "why now",
+        "next step",
+    ):
         table.add_column(col, no_wrap=col in ("contact", "score", "tier"))
     for item in items:
         states = ", ".join(f"{c.sla} {c.status.replace('_', ' ')}" for c in item.clocks) or item.latest
@@ -98,12 +113,22 @@ def queue(
             states,
             _when(item.next_deadline, zone),
             driver,
+            _next_step(context.get(item.contact_id), zone),
         )
     out.print(table)
     out.print(
         f"[dim]times in {zone.key}; "
         f"disposition with `accord accept|reject|recycle CONTACT --by {owner}`[/dim]"
     )
+
+
+def _next_step(context: Any, zone: ZoneInfo) -> str:
+    """The play's next step in a cell: what, by when, and the talk track to open with."""
+    step = getattr(context, "next_step", None)
+    if step is None:
+        return ""
+    text = f"{step.action}, by {_when(step.due, zone)} ({step.play_name})"
+    return text + (f"\n[dim]say: {step.talk_track}[/dim]" if step.talk_track else "")
 
 
 @app.command()

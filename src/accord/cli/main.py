@@ -12,6 +12,7 @@ from accord.cli import (  # noqa: F401 - registers the commands
     derive_cmds,
     governance_cmds,
     handoff_cmds,
+    play_cmds,
     report_cmds,
     retro_cmds,
     review_cmds,

@@ -34,6 +34,8 @@ class TickResult:
     written: dict[str, int] = field(default_factory=dict)
     clocks: dict[str, int] = field(default_factory=dict)
     delivery: Any = None
+    plays: Any = None  # accord.plays.engine.PlayTick
+    watch: list[Any] = field(default_factory=list)  # accord.watch.rules.Firing, new ones
 
 
 def _iso(ts: int) -> str:
@@ -184,6 +186,7 @@ def tick(ledger: Ledger, spec: Spec, as_of: int) -> TickResult:
     result = TickResult(as_of)
     view = HandoffView(ledger, spec, as_of)
     assignments = route_new(ledger, spec, view, result)
+    attach_context(ledger, spec, as_of, assignments)
     result.written["assigned"] = append(ledger, assignments, "tick_assign")
     view = HandoffView(ledger, spec, as_of)  # the new assignments start clocks
     clocks = view.clocks()
@@ -192,4 +195,22 @@ def tick(ledger: Ledger, spec: Spec, as_of: int) -> TickResult:
     notices = clock_events(view, clocks)
     for kind in ("sla_at_risk", "sla_breached", "escalated"):
         result.written[kind] = append(ledger, [n for n in notices if n["type"] == kind], f"tick_{kind}")
+    from accord.plays.engine import tick_plays
+    from accord.watch.rules import tick_watch
+
+    result.plays = tick_plays(ledger, spec, as_of, {c for c, _ in result.routed})
+    result.watch = tick_watch(ledger, spec, as_of)
     return result
+
+
+def attach_context(ledger: Ledger, spec: Spec, as_of: int, assignments: list[dict[str, Any]]) -> None:
+    """Each new assignment carries its handoff context (why now, content, next step of the play), so
+    the rep, the CRM and the webhook get a brief, not just a name (accord.plays.context)."""
+    if not assignments:
+        return
+    from accord.plays.context import contexts
+
+    owners = {row["contact_id"]: row["actor_id"] for row in assignments}
+    found = contexts(ledger, spec, list(owners), as_of, assigned_to=owners)
+    for row in assignments:
+        row["properties"]["context"] = found[row["contact_id"]].as_dict()

@@ -11,13 +11,18 @@ Definitions (docs/metrics.md, "Content"):
   deals, at the report's instant.
 - Retire list: live assets whose last use in a deal is more than ``content.retire_after`` (90 days)
   old, or never used in a deal and published more than that long ago.
+- Rebuilt from scratch: ``content_rebuilt`` events per calendar month (workspace time zone) and per
+  (stage, committee role) they name; more than ``content.rebuilds_per_month`` in one month for one
+  cell is a gap in the map (the watch rule ``content_rebuilds`` reads the same counts).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from accord.reports.base import Column, Report, Section
 from accord.reports.data import DAY, OppRow, ReportData
@@ -93,6 +98,58 @@ def _utilization(
 def content_utilization(data: ReportData) -> tuple[int, int]:
     """(open deals that used a mapped asset, open deals) at the report's instant; the scorecard's input."""
     return _utilization(data, assets(data), deal_uses(data))
+
+
+def month_bounds(data: ReportData, at: int, back: int = 0) -> tuple[int, int, str]:
+    """[start, end) of the calendar month ``back`` months before the one holding ``at``, in the
+    workspace time zone, and its label (2026-10)."""
+    zone = ZoneInfo(data.spec.workspace.timezone)
+    day = local_day(data, at)
+    index = day.year * 12 + day.month - 1 - back
+
+    def start(i: int) -> int:
+        return int(datetime(i // 12, i % 12 + 1, 1, tzinfo=zone).timestamp())
+
+    return start(index), start(index + 1), date(index // 12, index % 12 + 1, 1).strftime("%Y-%m")
+
+
+def rebuilds(data: ReportData, since: int, until: int) -> dict[tuple[str, str], list[tuple[int, str | None]]]:
+    """(stage, committee role) -> (instant, rep) of every deck rebuilt from scratch in [since, until)."""
+    out: dict[tuple[str, str], list[tuple[int, str | None]]] = defaultdict(list)
+    for r in data.query(
+        "SELECT CAST(floor(epoch(occurred_at)) AS BIGINT) AS at, actor_id, "
+        "coalesce(json_extract_string(properties, '$.stage'), '(no stage)') AS stage, "
+        "coalesce(json_extract_string(properties, '$.committee_role'), '(no role)') AS role "
+        "FROM events WHERE type = 'content_rebuilt' AND occurred_at >= to_timestamp(?) "
+        "AND occurred_at < to_timestamp(?) ORDER BY occurred_at, event_id",
+        [since, until],
+    ):
+        out[(r["stage"], r["role"])].append((int(r["at"]), r["actor_id"]))
+    return dict(out)
+
+
+def rebuilt_section(data: ReportData, months: int = 3) -> Section:
+    """Rebuilds per month and cell for the last ``months`` calendar months (the current one first)."""
+    limit = data.spec.content.rebuilds_per_month
+    rows: list[list[Any]] = []
+    for back in range(months):
+        since, until, label = month_bounds(data, data.as_of, back)
+        for (stage, role), uses in sorted(rebuilds(data, since, until).items()):
+            reps = sorted({r for _, r in uses if r})
+            rows.append([label, stage, role, len(uses), ", ".join(reps), len(uses) > limit])
+    section = Section(
+        "rebuilt",
+        "Rebuilt from scratch",
+        [Column("month", "Month"), Column("stage", "Stage"), Column("role", "Committee role"),
+         Column("rebuilds", "Rebuilds", "int"), Column("reps", "By"), Column("gap", "Gap", "flag")],
+        rows,
+    )  # fmt: skip
+    section.notes.append(
+        f"Decks rebuilt from scratch (content_rebuilt events) per calendar month; more than {limit} in a "
+        "month for one stage and role is a gap in the content map."
+    )
+    section.flags += [f"{r[0]}: {r[1]} x {r[2]} rebuilt {r[3]} times: fill the gap" for r in rows if r[5]]
+    return section
 
 
 def gap_matrix(data: ReportData, catalogue: dict[str, Asset]) -> tuple[Section, Section]:
@@ -240,6 +297,6 @@ def content(data: ReportData) -> Report:
         "Content: gap matrix, utilization in deals, retire list",
         data.as_of,
         data.filters,
-        [matrix, gaps, utilization, per_asset, retire_section],
+        [matrix, gaps, utilization, per_asset, retire_section, rebuilt_section(data)],
         data.spec.workspace.currency,
     )

@@ -60,6 +60,8 @@ REPORTS: dict[str, ReportDef] = {
                   (), "agreement:agreement"),
         ReportDef("review", "The revenue council's review pack for a period, against the one before",
                   ("horizon_days",), "review:review"),
+        ReportDef("plays", "Plays: entered, completed, exits by outcome, conversion against leads outside",
+                  ("to_stage",), "plays:plays"),
     )
 }  # fmt: skip
 

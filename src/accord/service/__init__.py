@@ -14,6 +14,7 @@ from accord.service.handoffs import disposition, owner_queue, run_tick, sla
 from accord.service.hosted import HostedWorkspace, hold
 from accord.service.ingest import IngestResult, clock_dict, decisions, ingest
 from accord.service.keys import KeyInfo, audit, create_key, has_admin_key, list_keys, revoke_key
+from accord.service.plays import acknowledge_alert, handoff_context, list_alerts
 from accord.service.records import account_view, contact_view, dispose, opportunity_view, touch
 from accord.service.reports import report, review
 from accord.service.workspace import (
@@ -47,6 +48,7 @@ __all__ = [
     "SpecText",
     "Workspace",
     "account_view",
+    "acknowledge_alert",
     "audit",
     "build_demo",
     "check_spec",
@@ -57,12 +59,14 @@ __all__ = [
     "dispose",
     "disposition",
     "explain",
+    "handoff_context",
     "has_admin_key",
     "hold",
     "import_file",
     "ingest",
     "init_workspace",
     "leads",
+    "list_alerts",
     "list_keys",
     "locate",
     "may_read_queue",

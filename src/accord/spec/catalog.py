@@ -32,11 +32,14 @@ STANDARD_EVENT_TYPES: dict[str, str] = {
     "renewed": "opportunity", "expanded": "opportunity",
     # content
     "content_shared": "content", "content_viewed": "content", "content_rebuilt": "content",
+    # plays: enrolment, each dated step done or missed, the exit (written by the tick)
+    "play_entered": "play", "play_step_done": "play", "play_step_missed": "play", "play_exited": "play",
     # bookkeeping written by Accord itself
     "record_updated": "other",
     # governance: about the agreement itself, not about a contact, account or deal
     "agreement_signed": "governance", "change_proposed": "governance", "change_approved": "governance",
     "change_rejected": "governance", "spec_activated": "governance",
+    "watch_fired": "governance", "watch_acknowledged": "governance",
     # joint reviews: a campaign retrospective and the actions it agreed (accord.service.retros)
     "campaign_retrospective": "governance", "action_created": "governance", "action_done": "governance",
     # what a lost buyer said, attached to the lost deal

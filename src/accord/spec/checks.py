@@ -101,9 +101,16 @@ class _Checks:
             self.governance,
             self.imports,
             self.content,
+            self.plays_and_watch,
         ):
             check()
         return self.problems
+
+    def plays_and_watch(self) -> None:
+        from accord.spec.play_checks import check_plays, check_watch
+
+        check_plays(self)
+        check_watch(self)
 
     def workspace(self) -> None:
         self.ref(

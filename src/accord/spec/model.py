@@ -41,6 +41,7 @@ from accord.spec.org import (
     expand_days,
     parse_ranges,
 )
+from accord.spec.plays import FollowUp, Play, PlayExit, PlayStep
 from accord.spec.plumbing import (
     NOTIFIED,
     ImportKind,
@@ -98,6 +99,7 @@ from accord.spec.types import (
     Window,
     _timezone,
 )
+from accord.spec.watch import WatchRule
 
 
 class Spec(Model):
@@ -134,6 +136,13 @@ class Spec(Model):
     agreement: Agreement = Field(default_factory=Agreement, description="The signed SLA's commitments.")
     governance: Governance = Field(description="Approvers, tie-breaker, cadence.")
     notifications: Notifications = Field(default_factory=Notifications, description="Outbound webhooks.")
+    plays: list[Play] = Field(
+        default_factory=list,
+        description="Shared plays in order; a lead enters the first whose audience holds.",
+    )
+    watch: list[WatchRule] = Field(
+        default_factory=list, description="Red flags checked on every tick, each sent to a named owner."
+    )
     imports: dict[Id, ImportMapping] = Field(
         default_factory=dict, description="Saved column mappings for recurring imports."
     )
@@ -171,6 +180,7 @@ __all__ = [
     "FieldType",
     "Fit",
     "FitRule",
+    "FollowUp",
     "Forecast",
     "Governance",
     "Holidays",
@@ -196,6 +206,9 @@ __all__ = [
     "PersonRole",
     "Pipeline",
     "PipelineStage",
+    "Play",
+    "PlayExit",
+    "PlayStep",
     "Raci",
     "ReasonCode",
     "Regression",
@@ -215,6 +228,7 @@ __all__ = [
     "Team",
     "Tier",
     "TimeZone",
+    "WatchRule",
     "Webhook",
     "Weekday",
     "Window",

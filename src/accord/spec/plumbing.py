@@ -29,8 +29,18 @@ ImportKind = Literal[
 ]
 
 
-NotifiedEvent = Literal["assigned", "sla_at_risk", "sla_breached", "escalated"]
-NOTIFIED: tuple[NotifiedEvent, ...] = ("assigned", "sla_at_risk", "sla_breached", "escalated")
+NotifiedEvent = Literal[
+    "assigned", "sla_at_risk", "sla_breached", "escalated", "play_entered", "play_step_missed", "watch_fired"
+]
+NOTIFIED: tuple[NotifiedEvent, ...] = (
+    "assigned",
+    "sla_at_risk",
+    "sla_breached",
+    "escalated",
+    "play_entered",
+    "play_step_missed",
+    "watch_fired",
+)
 
 
 class Webhook(Model):
@@ -54,7 +64,7 @@ class Webhook(Model):
 
 
 class Notifications(Model):
-    """Outbound webhooks for assignments, at-risk and breached clocks, and escalations."""
+    """Outbound webhooks for assignments, clocks, escalations, plays and watch rule firings."""
 
     webhooks: list[Webhook] = Field(default_factory=list, description="Endpoints.")
 

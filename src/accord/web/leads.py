@@ -150,6 +150,9 @@ class LeadView:
     stale: bool
     status: str | None = None
     reason_codes: list[tuple[str, str]] = field(default_factory=list)
+    next_step: str | None = None
+    talk_track: str | None = None
+    content_engaged: list[str] = field(default_factory=list)
 
 
 def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) -> LeadView:
@@ -207,6 +210,9 @@ def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) 
         ("Lead source", (contact.get("lead_source") or "—").replace("_", " ")),
     ]
     people = spec.people
+    context = service.handoff_context(ws, [contact_id], now=now).get(contact_id)
+    next_step, talk_track = step_text(context, zone)
+    engaged = [str(c["title"] or c["content_id"]) for c in (context.content if context else [])]
     return LeadView(
         contact_id=contact_id,
         name=name,
@@ -234,6 +240,9 @@ def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) 
         stale=bool(data["derived"].get("stale")),
         status=worst(open_states) or ("accepted" if latest == "accepted" else None),
         reason_codes=[(r.id, r.label) for r in spec.reason_codes],
+        next_step=next_step,
+        talk_track=talk_track,
+        content_engaged=engaged,
     )
 
 
@@ -256,6 +265,17 @@ class QueueLead:
     next_deadline_rel: str | None
     clocks: list[ClockView]
     rights: Rights
+    next_step: str | None = None  # the play's next step (accord.plays.context), with its due time
+    talk_track: str | None = None
+
+
+def step_text(context: Any, zone: str) -> tuple[str | None, str | None]:
+    """(next step with its due time and play, talk track) from a handoff context, for the pages."""
+    step = getattr(context, "next_step", None)
+    if step is None:
+        return None, None
+    due = f" by {when(datetime.fromtimestamp(step.due, UTC), zone)}" if step.due is not None else ""
+    return f"{step.action}{due} ({step.play_name})", step.talk_track
 
 
 @dataclass
@@ -287,6 +307,7 @@ def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> Q
     spec = ws.spec
     zone = spec.workspace.timezone
     items = service.owner_queue(ws, owner, now=now)
+    context = service.handoff_context(ws, [i.contact_id for i in items], now=now)
     stage_names = {s.id: s.name for s in spec.journey.stages}
     leads: list[QueueLead] = []
     counts = {"breached": 0, "at_risk": 0, "open": 0, "accepted": 0}
@@ -313,6 +334,7 @@ def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> Q
                 relative(deadline, now) if deadline else None,
                 clocks,
                 rights(ws, who, owner, item.latest),
+                *step_text(context.get(item.contact_id), zone),
             )
         )
     today = datetime.fromtimestamp(int(now.timestamp()), UTC).astimezone(ZoneInfo(zone)).date()

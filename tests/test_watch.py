@@ -1,0 +1,247 @@
+"""Watch rules on a hand-built world derived once: each check fires just past its threshold and not at
+it, the two-consecutive-weeks rule, one firing per period however often the tick runs, delivery to
+the owner by webhook, acknowledgement with a note (CLI), and two rules firing on the demo world."""
+
+from __future__ import annotations
+
+import functools
+import json
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from accord import service
+from accord.cli.main import app
+from accord.domain.records import Event
+from accord.errors import AccordError
+from accord.spec.model import Spec, WatchRule
+from accord.watch.rules import evaluate, tick_watch
+from tests.harness import fill
+from tests.play_world import DEMO_AS_OF, copy_of, demo_copy, send
+from tests.test_handoffs import Receiver, hot_lead_events
+
+NY = ZoneInfo("America/New_York")
+AS_OF = datetime(2026, 11, 25, 12, tzinfo=NY)  # Wednesday: W47 (16-23 Nov) is the last complete week
+SECRET = "s3cret-for-tests"
+
+
+def ny(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=NY)
+
+
+def t(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _events() -> list[Event]:
+    out: list[Event] = []
+    # Four MQLs on Tue 17 Nov (W47): demo requests at 10:00, 11:00, 13:00, 14:00, routed 4..7 minutes later.
+    for i, hour in enumerate((10, 11, 13, 14)):
+        c = f"m{i}"
+        mql = ny(11, 17, hour)
+        out += hot_lead_events(c, mql + timedelta(hours=1))
+        out.append(Event(f"{c}-as", t(mql + timedelta(minutes=4 + i)), "assigned", c, "a1", actor_id="sam"))
+        out.append(
+            Event(f"{c}-call", t(mql + timedelta(minutes=20)), "call_attempt", c, "a1", actor_id="sam")
+        )
+    # Six more first-touch clocks in W47: five met, one never touched (9 met, 1 breached = 90%).
+    for i in range(6):
+        c = f"f{i}"
+        start = ny(11, 18, 10, 5 * i)
+        out.append(Event(f"{c}-as", t(start), "assigned", c, "a1", actor_id="lee"))
+        if i:
+            out.append(
+                Event(f"{c}-call", t(start + timedelta(minutes=30)), "call_attempt", c, "a1", actor_id="lee")
+            )
+    # Dispositions: W46 3 accepted / 1 rejected (75%), W47 2 / 2 (50%).
+    for i, (kind, day) in enumerate(
+        [("accepted", 10)] * 3 + [("rejected", 11)] + [("accepted", 19)] * 2 + [("rejected", 19)] * 2
+    ):
+        props = {"reason_code": "no_budget"} if kind == "rejected" else {}
+        out.append(Event(f"d{i}", t(ny(11, day, 15)), kind, f"d{i}", "a1", actor_id="sam", props=props))
+    # Three open deals created 30 days ago with no next action: one stall reason, three deals.
+    for i in range(3):
+        out.append(
+            Event(
+                f"o{i}",
+                t(ny(10, 26, 10)),
+                "opp_created",
+                None,
+                "a1",
+                opportunity_id=f"o{i}",
+                actor_id="rosa",
+                props={"stage": "discovery", "amount": 20000},
+            )
+        )
+    # Decks rebuilt from scratch in October: twice for one cell, once for another.
+    for i, (stage, role) in enumerate(
+        [("evaluation", "security_reviewer")] * 2 + [("opportunity", "procurement")]
+    ):
+        out.append(
+            Event(
+                f"r{i}",
+                t(ny(10, 5 + i, 11)),
+                "content_rebuilt",
+                None,
+                "a1",
+                actor_id="rosa",
+                props={"stage": stage, "committee_role": role},
+            )
+        )
+    return out  # fmt: skip
+
+
+@functools.cache
+def _root() -> Path:
+    ws = service.init_workspace(Path(tempfile.mkdtemp(prefix="accord-watch-")) / "ws")
+    person = {"account_id": "a1", "seniority": "vp", "committee_role": "champion", "country": "US"}
+    contacts = {f"m{i}": {**person, "region": "na"} for i in range(4)}
+    with ws.ledger() as ledger:
+        fill(ledger, contacts, {"a1": {"name": "Acme", "employees": 800, "industry": "software"}}, _events())
+    service.run_derive(ws, as_of=AS_OF)
+    return ws.root
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> service.Workspace:
+    return copy_of(_root(), tmp_path)
+
+
+def variant(spec: Spec, rule: WatchRule, **agreement: Any) -> Spec:
+    """The spec with only this watch rule and, optionally, other marketing commitments."""
+    marketing = spec.agreement.marketing.model_copy(update=agreement)
+    return spec.model_copy(
+        update={"watch": [rule], "agreement": spec.agreement.model_copy(update={"marketing": marketing})}
+    )
+
+
+def fired(ws: service.Workspace, rule: WatchRule, **agreement: Any) -> list[Any]:
+    with ws.ledger(read_only=True) as ledger:
+        return evaluate(ledger, variant(ws.spec, rule, **agreement), t(AS_OF))
+
+
+def rule(check: str, **kw: Any) -> WatchRule:
+    return WatchRule(id="w", check=check, owner="dana", **kw)  # type: ignore[arg-type]
+
+
+def test_acceptance_fires_below_target_in_every_one_of_the_weeks(ws: service.Workspace) -> None:
+    assert fired(ws, rule("acceptance_rate")) == []  # W46 at 75% exactly is not below the 75% target
+    (f,) = fired(ws, rule("acceptance_rate", threshold=0.76))  # both weeks below 76%
+    assert f.alert_id == "acc:watch:w:2026-W47" and f.at == t(ny(11, 23, 0))
+    assert [w["rate"] for w in f.evidence["weeks"]] == [0.75, 0.5]
+    assert [w["period"] for w in f.evidence["weeks"]] == ["2026-W46", "2026-W47"]
+    assert "revisit the MQL criteria" in f.message
+    (one,) = fired(ws, rule("acceptance_rate", weeks=1))  # a single week: W47's 50% is enough
+    assert one.evidence["weeks"][0]["accepted"] == 2 and one.evidence["weeks"][0]["rejected"] == 2
+
+
+def test_mql_volume_fires_outside_the_band_and_not_on_its_edge(ws: service.Workspace) -> None:
+    assert fired(ws, rule("mql_volume"), mql_volume_per_week=4, tolerance=0.0) == []  # 4 of 4
+    (low,) = fired(ws, rule("mql_volume"), mql_volume_per_week=5, tolerance=0.15)  # band 4.25-5.75
+    assert low.evidence["weeks"][0]["mqls"] == 4 and "below the commitment of 5" in low.message
+    (high,) = fired(ws, rule("mql_volume", threshold=3), tolerance=0.0)
+    assert "above" in high.message
+
+
+def test_routing_fires_when_the_median_is_over_the_committed_minutes(ws: service.Workspace) -> None:
+    assert fired(ws, rule("routing_speed", threshold=5.5)) == []  # median of 4, 5, 6, 7 is 5.5
+    (f,) = fired(ws, rule("routing_speed"), routing_minutes=5)
+    assert f.evidence["weeks"][0]["median_minutes"] == 5.5 and f.evidence["weeks"][0]["routed"] == 4
+
+
+def test_first_touch_fires_under_target_and_not_at_it(ws: service.Workspace) -> None:
+    assert fired(ws, rule("first_touch_compliance")) == []  # 9 met, 1 breached: 90%, the target
+    (f,) = fired(ws, rule("first_touch_compliance", threshold=0.91))
+    week = f.evidence["weeks"][0]
+    assert (week["met"], week["breached"], week["compliance"]) == (9, 1, 0.9)
+
+
+def test_stall_pattern_fires_at_three_deals(ws: service.Workspace) -> None:
+    (f,) = fired(ws, rule("stall_pattern"))  # pipeline.pattern_min_deals: 3
+    assert f.evidence["deals"] == ["o0", "o1", "o2"] and f.evidence["reason"] == "no next action"
+    assert f.alert_id == "acc:watch:w:2026-W48:no_next_action"
+    assert fired(ws, rule("stall_pattern", threshold=4)) == []
+
+
+def test_content_rebuilt_more_than_once_a_month_is_a_gap(ws: service.Workspace) -> None:
+    (f,) = fired(ws, rule("content_rebuilds"))  # more than 1 in October, for one cell only
+    assert (f.evidence["stage"], f.evidence["role"], f.evidence["rebuilds"]) == (
+        "evaluation",
+        "security_reviewer",
+        2,
+    )
+    assert f.period == "2026-10" and f.evidence["by"] == ["rosa"]
+    assert fired(ws, rule("content_rebuilds", threshold=2)) == []
+
+
+def test_a_firing_is_written_once_sent_to_its_owner_and_acknowledged_with_a_note(
+    ws: service.Workspace, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACCORD_WEBHOOK_SECRET", SECRET)
+    spec_text = ws.spec_path.read_text().replace(
+        "  - {id: acceptance_slipping, check: acceptance_rate, owner: dana}",
+        "  - {id: acceptance_slipping, check: acceptance_rate, owner: dana, weeks: 1}",
+    )
+    with Receiver() as receiver:
+        hook = (
+            f"\nnotifications:\n  webhooks:\n    - {{id: ops, url: '{receiver.url}', events: [watch_fired]}}"
+        )
+        ws.spec_path.write_text(spec_text + hook + "\n")
+        ws = service.locate(ws.root)
+        with ws.ledger() as ledger:
+            first = tick_watch(ledger, ws.spec, t(AS_OF))
+            assert tick_watch(ledger, ws.spec, t(AS_OF) + 3600) == []  # same periods: nothing new
+        send(ws)
+        got = {r["event"]["properties"]["rule"]: r["event"] for r in receiver.received}
+    every_rule = {
+        "acceptance_slipping",
+        "mql_volume_off_plan",
+        "routing_slow",
+        "structural_stall",
+        "content_gap",
+    }
+    assert {f.rule for f in first} == every_rule  # first touch: 9 of 10 met is on target
+    acceptance = got["acceptance_slipping"]
+    assert (
+        acceptance["actor_id"] == "dana"
+        and acceptance["properties"]["owner_email"] == "dana@northwind.example"
+    )
+    assert acceptance["properties"]["evidence"]["weeks"][0]["rate"] == 0.5
+    listed = cli.invoke(app, ["alerts", "--json", "-w", str(ws.root)])
+    assert listed.exit_code == 0 and len(json.loads(listed.output)) == 5
+    refused = cli.invoke(app, ["ack", "acceptance_slipping:2026-W47", "--by", "sam", "--note", "ok", "-w",
+                               str(ws.root)])  # fmt: skip
+    assert refused.exit_code == 2 and "sam may not acknowledge" in refused.output
+    done = cli.invoke(app, ["ack", "acceptance_slipping:2026-W47", "--by", "dana", "--note",
+                            "criteria review booked for Monday", "-w", str(ws.root)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    open_now = json.loads(cli.invoke(app, ["alerts", "--json", "-w", str(ws.root)]).output)
+    assert {a["rule"] for a in open_now} == every_rule - {"acceptance_slipping"}
+    every = json.loads(cli.invoke(app, ["alerts", "--all", "--json", "-w", str(ws.root)]).output)
+    acked = next(a for a in every if a["rule"] == "acceptance_slipping")
+    assert acked["acknowledged_by"] == "dana" and acked["note"] == "criteria review booked for Monday"
+    with pytest.raises(AccordError, match="already acknowledged by dana"):
+        service.acknowledge_alert(ws, "acceptance_slipping:2026-W47", "omar", "me too")
+    with pytest.raises(AccordError, match="needs a note"):
+        service.acknowledge_alert(ws, "structural_stall:2026-W48:no_next_action", "omar", " ")
+    grace = service.acknowledge_alert(ws, "acc:watch:structural_stall:2026-W48:no_next_action", "grace", "ok")
+    assert grace.acknowledged_by == "grace"  # omar's manager may acknowledge for him
+
+
+def test_two_watch_rules_fire_on_the_demo_world_a_week_on(tmp_path: Path) -> None:
+    demo = demo_copy(tmp_path)
+    with demo.ledger() as ledger:
+        fired_now = tick_watch(ledger, demo.spec, t(DEMO_AS_OF + timedelta(days=7)))
+    rules = {f.rule for f in fired_now}
+    assert {"mql_volume_off_plan", "first_touch_slipping"} <= rules, rules
+    touch = next(f for f in fired_now if f.rule == "first_touch_slipping")
+    assert touch.evidence["weeks"][0]["breached"] >= 1 and touch.owner == "marco"
+    done = service.acknowledge_alert(demo, touch.alert_id, "marco", "walked the breaches in stand-up")
+    assert not done.open and {a.rule for a in service.list_alerts(demo, open_only=True)} >= {
+        "mql_volume_off_plan"
+    }
