@@ -245,3 +245,48 @@ def test_two_watch_rules_fire_on_the_demo_world_a_week_on(tmp_path: Path) -> Non
     assert not done.open and {a.rule for a in service.list_alerts(demo, open_only=True)} >= {
         "mql_volume_off_plan"
     }
+
+
+def test_alerts_through_the_api_and_the_dashboard(ws: service.Workspace) -> None:
+    import warnings
+
+    from accord.api.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+    with ws.ledger() as ledger:
+        tick_watch(ledger, ws.spec, t(AS_OF))
+    keys = {p: service.create_key(ws, p, role, "watch test")[1]
+            for p, role in (("dana", "marketing"), ("sam", "rep"), ("grace", "viewer"))}  # fmt: skip
+    with TestClient(create_app(ws.root, now=lambda: AS_OF)) as client:
+        listed = client.get("/api/v1/alerts", headers={"X-API-Key": keys["sam"]}).json()["alerts"]
+        assert {a["rule"] for a in listed} >= {"mql_volume_off_plan", "structural_stall"}
+        volume = next(a for a in listed if a["rule"] == "mql_volume_off_plan")
+        assert volume["evidence"]["weeks"][0]["mqls"] == 4 and volume["open"]
+        path = f"/api/v1/alerts/{volume['alert_id']}/ack"
+        refused = client.post(path, json={"note": "fine"}, headers={"X-API-Key": keys["sam"]})
+        assert refused.status_code == 403 and "may not acknowledge" in refused.json()["detail"]
+        assert client.post(path, json={"note": "x"}, headers={"X-API-Key": keys["grace"]}).status_code == 403
+        done = client.post(path, json={"note": "campaign moved"}, headers={"X-API-Key": keys["dana"]})
+        assert done.status_code == 201 and done.json()["acknowledged_by"] == "dana"
+        assert (
+            client.post(path, json={"note": "again"}, headers={"X-API-Key": keys["dana"]}).status_code == 409
+        )
+        browser = TestClient(client.app)
+        assert (
+            browser.post(
+                "/login", data={"key": keys["dana"], "next": "/"}, follow_redirects=False
+            ).status_code
+            == 303
+        )
+        queue = " ".join(browser.get("/queue").text.split())
+        left = len(listed) - 1
+        assert f"{left} watch alert" in queue and "read and acknowledge" in queue  # the banner
+        page = browser.get("/alerts").text
+        stall = next(a["alert_id"] for a in listed if a["rule"] == "structural_stall")
+        assert f'value="{stall}"' in page and "Acknowledge" in page
+        answer = browser.post("/alerts/ack", data={"alert_id": stall, "note": "on the post-mortem agenda"},
+                              follow_redirects=False)  # fmt: skip
+        assert answer.status_code == 303
+    assert not next(a for a in service.list_alerts(ws) if a.alert_id == stall).open

@@ -195,6 +195,7 @@ def _document_keys(app: FastAPI) -> None:
 def _mount_dashboard(app: FastAPI) -> None:
     """Include the dashboard's routes and static files when the web package is installed."""
     try:
+        from accord.web.alerts import router as alert_pages
         from accord.web.routes import router as web_router
     except ModuleNotFoundError as exc:
         if exc.name is not None and (exc.name == "accord.web" or exc.name.startswith("accord.web.")):
@@ -205,6 +206,7 @@ def _mount_dashboard(app: FastAPI) -> None:
         log.exception("the dashboard could not be loaded; serving the API alone")
         return
     app.include_router(web_router)
+    app.include_router(alert_pages)
     try:
         import accord.web as web
     except ImportError:

@@ -20,6 +20,12 @@ from accord.spec.rules import suggest
 from accord.watch.rules import PREFIX
 
 
+class NotAllowed(AccordError):
+    """The person may not acknowledge this alert (API: 403)."""
+
+    http_status = 403
+
+
 @dataclass(frozen=True)
 class Alert:
     alert_id: str
@@ -143,7 +149,7 @@ def acknowledge(ledger: Ledger, spec: Spec, alert_id: str, by: str, note: str, a
             hint=f"their note: {alert.note}",
         )
     if not may_acknowledge(spec, by, alert.owner):
-        raise AccordError(
+        raise NotAllowed(
             f"{by} may not acknowledge an alert owned by {alert.owner}",
             hint="its owner, a manager above them, a governance owner or the tie-breaker can",
         )
