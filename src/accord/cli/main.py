@@ -9,6 +9,7 @@ import os
 import sys
 
 from accord.cli import (  # noqa: F401 - registers the commands
+    calibrate_cmds,
     derive_cmds,
     governance_cmds,
     handoff_cmds,
