@@ -208,8 +208,13 @@ def losses(data: ReportData) -> Report:
         area_section.notes.append(f"Fewer than 5 losses in {', '.join(thin)}: read those patterns with care.")
     area_section.notes += interview_notes(data, lost, heard)
     change_rows = [
-        [q, area, len(ds), ", ".join(sorted({o.loss_reason or "no reason, interview" for o in ds})),
-         CHANGES[area]]
+        [
+            q,
+            area,
+            len(ds),
+            ", ".join(sorted({o.loss_reason or "no reason, interview" for o in ds})),
+            CHANGES[area],
+        ]
         for (q, area), ds in sorted(by_area.items())
         if area != NO_REASON and len(ds) >= need
     ]
