@@ -79,6 +79,9 @@ def test_a_writeback_file_reimports_cleanly(ws: service.Workspace, target: str, 
     assert tier_one, "the demo has Tier 1 leads"
     drivers = "Accord Drivers" if target == "hubspot" else "Accord_Drivers__c"
     assert all("(+" in r[drivers] for r in tier_one)  # the why-now drivers travel with the lead
+    step = "Accord Next Step" if target == "hubspot" else "Accord_Next_Step__c"
+    plays = {f"({p.name})" for p in ws.spec.plays}
+    assert any(r[step].endswith(tuple(plays)) for r in rows), "a play's next step reaches the CRM"
 
     report = service.import_file(ws, ImportRequest(file=path, kind="contacts", preset=preset))
     assert report.rejected == 0 and report.imported == 0

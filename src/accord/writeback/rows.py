@@ -129,12 +129,21 @@ def current_rows(ledger: Ledger, spec: Spec, now: datetime) -> list[WritebackRow
     for clock in view.clocks():
         clocks[clock.contact_id].append(clock)
     stage_names = {s.id: s.name for s in spec.journey.stages}
+    plays: dict[str, Any] = {}
+    if spec.plays:  # a matching play's next step beats the generic one: it says what to do and say
+        from accord.plays.context import contexts
+
+        found = contexts(ledger, spec, [r["contact_id"] for r in leads], as_of)
+        plays = {cid: c.next_step for cid, c in found.items() if c.next_step is not None}
     out: list[WritebackRow] = []
     for row in leads:
         cid = row["contact_id"]
         assigned, _ = view.owner(cid)
         owner = assigned or row["owner_id"]
         step, due = _next_step(spec, row, clocks.get(cid, []), owner)
+        if cid in plays:
+            play = plays[cid]
+            step, due = f"{play.action} ({play.play_name})", play.due
         out.append(
             WritebackRow(
                 contact_id=cid, email=row["email"], first_name=row["first_name"], last_name=row["last_name"],
