@@ -31,6 +31,8 @@ CALLS: dict[Action, Call] = {
     Action.run: lambda c: c.post("/run/derive"),
     Action.manage_keys: lambda c: c.get("/keys"),
     Action.read_audit: lambda c: c.get("/audit", params={"limit": 1}),
+    Action.propose_change: lambda c: c.post("/proposals", json={}),
+    Action.decide_change: lambda c: c.post("/proposals/p404/approve"),
 }
 
 

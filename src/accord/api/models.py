@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Id = Field(default=None, min_length=1, max_length=200)
 
@@ -76,3 +76,23 @@ class KeyIn(Strict):
 
 class SpecJson(Strict):
     text: str = Field(max_length=2_000_000, description="The whole YAML text of the spec.")
+
+
+Said = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+"""A reason in words: blank (or only spaces) is refused as missing."""
+
+
+class ProposalIn(Strict):
+    """A proposed agreement: the whole YAML text, why it should change, and whether to backtest it."""
+
+    text: str = Field(min_length=1, max_length=2_000_000, description="The whole YAML text proposed.")
+    why: Said = Field(description="Why the agreement should change (shown to the owners and in the log).")
+    backtest: bool = Field(
+        default=True,
+        description="Derive history under both versions (seconds to minutes on a large ledger; the "
+        "server's writes wait meanwhile). false records the proposal without it.",
+    )
+
+
+class ProposalReject(Strict):
+    reason: Said = Field(description="Why the owner says no; the proposal stays closed.")

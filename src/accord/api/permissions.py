@@ -3,7 +3,9 @@
 Roles follow the people who co-own the agreement. Reading is open to every role (one source of
 truth); writing is narrow. Dispositions and touches are further limited by the domain rule that only
 a lead's owner or the owner's manager may act on it (`accord.handoffs.dispositions`), so a rep acts
-on their own leads only and a sales manager on their team's.
+on their own leads only and a sales manager on their team's. Likewise a proposal to change the
+agreement is approved or rejected only by the governance owners of the version in force
+(`accord.governance.proposals`), whichever role their key has.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Action(StrEnum):
     run = "run"  # derive and tick on demand
     manage_keys = "manage_keys"  # create and revoke API keys
     read_audit = "read_audit"  # the audit log of writes
+    propose_change = "propose_change"  # propose a new text of the agreement (diff and backtest)
+    decide_change = "decide_change"  # approve or reject a proposal (governance owners only)
 
 
 R = Role
@@ -44,8 +48,12 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.run: frozenset({R.admin, R.revops}),
     Action.manage_keys: frozenset({R.admin}),
     Action.read_audit: frozenset({R.admin, R.revops}),
+    Action.propose_change: frozenset({R.admin, R.revops, R.marketing, R.sales_manager}),
+    Action.decide_change: frozenset(Role) - {R.viewer},
 }
-"""Action -> roles allowed. Dispositions and touches also require owning the lead or managing its owner."""
+"""Action -> roles allowed. Dispositions and touches also require owning the lead or managing its owner;
+approving or rejecting a proposal requires being a governance owner of the agreement in force, whatever
+the role (the person signs, not the role), except that a viewer key only ever reads."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,26 @@ def proposal_json(p: Proposal) -> dict[str, Any]:
     return dict(out)
 
 
+def changelog_json(log: ChangeLog) -> dict[str, Any]:
+    """The change log as plain data; each proposal as :func:`proposal_json` gives it (no full text)."""
+    return {
+        "as_of": log.as_of.isoformat(),
+        "entries": [
+            {
+                "activation": plain(e.activation),
+                "how": e.how,
+                "why": e.why,
+                "proposal": proposal_json(e.proposal) if e.proposal else None,
+                "diff": e.diff.to_dict(),
+                "checks": plain(e.checks),
+            }
+            for e in reversed(log.entries)
+        ],
+        "closed": [proposal_json(p) for p in log.closed],
+        "pending": [proposal_json(p) for p in log.pending],
+    }
+
+
 def _day(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 

@@ -9,7 +9,18 @@ from accord.service.access import Conflict, Forbidden, NotFound, may_read_queue
 from accord.service.agreement import SpecText, check_spec, read_spec, replace_spec
 from accord.service.demo import DemoResult, build_demo
 from accord.service.derive import DeriveResult, Explanation, explain, leads, run_derive
-from accord.service.governance import Signature, sign_agreement
+from accord.service.governance import (
+    Signature,
+    approve_proposal,
+    change_log,
+    change_log_data,
+    get_proposal,
+    list_proposals,
+    proposal_data,
+    propose_change,
+    reject_proposal,
+    sign_agreement,
+)
 from accord.service.handoffs import disposition, owner_queue, run_tick, sla
 from accord.service.hosted import HostedWorkspace, hold
 from accord.service.ingest import IngestResult, clock_dict, decisions, ingest
@@ -49,8 +60,11 @@ __all__ = [
     "Workspace",
     "account_view",
     "acknowledge_alert",
+    "approve_proposal",
     "audit",
     "build_demo",
+    "change_log",
+    "change_log_data",
     "check_spec",
     "clock_dict",
     "contact_view",
@@ -59,6 +73,7 @@ __all__ = [
     "dispose",
     "disposition",
     "explain",
+    "get_proposal",
     "handoff_context",
     "has_admin_key",
     "hold",
@@ -68,11 +83,15 @@ __all__ = [
     "leads",
     "list_alerts",
     "list_keys",
+    "list_proposals",
     "locate",
     "may_read_queue",
     "opportunity_view",
     "owner_queue",
+    "proposal_data",
+    "propose_change",
     "read_spec",
+    "reject_proposal",
     "replace_spec",
     "report",
     "review",

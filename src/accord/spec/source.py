@@ -95,8 +95,12 @@ def _parent(path: str) -> str:
 
 def load_text(text: str, file: str | None = None) -> Source:
     """Parse YAML text into a Source; a syntax error becomes a SpecError with its line."""
+    source = Source(data=None, file=file, text=text)
+    problems: list[Problem] = []
     try:
         node = yaml.compose(text, Loader=_Loader)
+        # a tag the safe loader cannot build (`!!python/object`) fails here, also a YAML error
+        source.data = {} if node is None else _build(node, "", source, problems, _Loader(text))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -114,10 +118,6 @@ def load_text(text: str, file: str | None = None) -> Source:
             ],
             file,
         ) from None
-    source = Source(data=None, file=file, text=text)
-    problems: list[Problem] = []
-    constructor = _Loader(text)
-    source.data = {} if node is None else _build(node, "", source, problems, constructor)
     if problems:
         raise SpecError(problems, file)
     return source

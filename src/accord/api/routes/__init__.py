@@ -1,7 +1,7 @@
 """The JSON API's routers, by topic; :func:`accord.api.app.create_app` mounts them under ``/api/v1``."""
 
-from accord.api.routes import admin, alerts, events, records, reports
+from accord.api.routes import admin, alerts, events, governance, records, reports
 
-routers = [events.router, records.router, reports.router, alerts.router, admin.router]
+routers = [events.router, records.router, reports.router, alerts.router, governance.router, admin.router]
 
 __all__ = ["routers"]
