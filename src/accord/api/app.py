@@ -195,6 +195,7 @@ def _document_keys(app: FastAPI) -> None:
 def _mount_dashboard(app: FastAPI) -> None:
     """Include the dashboard's routes and static files when the web package is installed."""
     try:
+        from accord.web.governance import router as governance_pages
         from accord.web.alerts import router as alert_pages
         from accord.web.routes import router as web_router
     except ModuleNotFoundError as exc:
@@ -207,6 +208,7 @@ def _mount_dashboard(app: FastAPI) -> None:
         return
     app.include_router(web_router)
     app.include_router(alert_pages)
+    app.include_router(governance_pages)
     try:
         import accord.web as web
     except ImportError:

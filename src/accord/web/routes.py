@@ -66,6 +66,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/campaigns", "Campaigns"),
     ("/diagnostic", "Diagnostic"),
     ("/reports", "Reports"),
+    ("/proposals", "Governance"),
 )
 PAGES = dashboard.PageCache(24)
 CHOICES = dashboard.PageCache(8)
