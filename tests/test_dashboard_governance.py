@@ -18,6 +18,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +29,12 @@ import pytest
 
 from accord import service
 from accord.api.app import create_app
-from tests.test_dashboard import AS_OF, TestClient, forms, make_keys, pristine_demo, signed_in, text
+from tests.test_dashboard import AS_OF, forms, make_keys, pristine_demo, signed_in, text
 from tests.test_dashboard_browser import ACCORD, Watched, _free_port, _playwright, browser  # noqa: F401
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +75,7 @@ def browsers(app_root: Path) -> Iterator[dict[str, TestClient]]:
 def page(client: TestClient, path: str, status: int = 200) -> str:
     response = client.get(path)
     assert response.status_code == status, (path, response.status_code, response.text[:400])
-    return response.text
+    return str(response.text)
 
 
 def post(client: TestClient, path: str, **data: str) -> tuple[str, str]:
