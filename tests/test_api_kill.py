@@ -5,7 +5,8 @@ client that retries every batch until it is answered gets exactly-once storage a
 batch cut off before its commit is stored by the retry, a batch committed just before the crash is
 answered "duplicate" on the retry. Two crashes are exercised: one inside a commit (the test fault
 hook exits the process between inserting the events and committing), one by SIGKILL at an arbitrary
-point of the stream.
+point of the stream. Both run on each store: the DuckDB file, and PostgreSQL, where what a crash
+cuts off is the PostgreSQL transaction.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ import pytest
 
 from accord import service
 from tests.api_kill_client import events
-from tests.api_server import Server, copy_demo, make_keys
+from tests.api_server import Server, Store, copy_demo, make_keys
 
 pytestmark = pytest.mark.slow
 COUNT, BATCH = 600, 10
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
-    root = copy_demo(tmp_path / "ws")
-    key = make_keys(root, {"marketing": "lena"})["marketing"]
-    server = Server(root, env={"ACCORD_TEST_FAULT": "after_events"}).start()  # dies inside its first commit
+def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path, api_store: Store) -> None:
+    root = copy_demo(tmp_path / "ws", api_store)
+    key = make_keys(root, {"marketing": "lena"}, api_store)["marketing"]
+    # dies inside its first commit (on PostgreSQL: before PostgreSQL commits, so it rolls back)
+    server = Server(root, env={"ACCORD_TEST_FAULT": "after_events"}, store=api_store).start()
     command = [sys.executable, "-m", "tests.api_kill_client", server.url, key, str(COUNT), str(BATCH)]
     client = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
@@ -59,7 +61,7 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path: Path)
     assert [int(b[1]) for b in batches] == list(range(COUNT // BATCH))
     stored = sum(int(b[3]) for b in batches)
     assert stored <= COUNT  # what the client saw as new: never more than it sent
-    with service.locate(root).ledger(read_only=True) as ledger:
+    with api_store.active(), service.locate(root).ledger(read_only=True) as ledger:
         rows = ledger.con.execute(
             "SELECT event_id, occurred_at, type, contact_id, json_extract(properties, '$.seq')::INT "
             "FROM events WHERE event_id LIKE 'kill-%' ORDER BY event_id"
