@@ -5,7 +5,8 @@ them refuses cleanly (fewer examples on PostgreSQL; see EXAMPLES).
 
 Each operation gets a bounded number of generated requests, valid ones (positive) and invalid ones
 (negative), derandomized so a failure reproduces. The two on-demand runs (a derive each, seconds) get
-two examples (one on PostgreSQL); ingest is fuzzed without decisions (each costs a real-time evaluation), then a few with.
+two examples (one on PostgreSQL); ingest is fuzzed without decisions (each costs a real-time
+evaluation), then a few with.
 """
 
 from __future__ import annotations
