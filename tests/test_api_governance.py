@@ -199,7 +199,7 @@ def test_the_change_log(as_role: dict[str, httpx.Client]) -> None:
     got = as_role["marketing"].get("/changelog")
     assert got.status_code == 200
     log = got.json()
-    latest, baseline = log["entries"][0], log["entries"][-1]
+    baseline, latest = log["entries"]  # oldest first, as `accord changelog --format json`
     assert latest["proposal"]["id"] == "p1" and latest["why"] == "Fewer, hotter MQLs"
     assert latest["how"] == "proposal p1, approved by dana, omar"
     assert latest["diff"][0]["kind"] == "threshold"
@@ -241,6 +241,6 @@ def test_approve_and_activate_on_postgres(tmp_path: Path, pg_url: str) -> None:
             assert omar.post(f"/proposals/{p['id']}/approve").json()["activated"] is True
             assert dana.get("/spec").json()["text"] == bar(text, 35)
             log = dana.get("/changelog").json()
-            assert log["entries"][0]["how"] == f"proposal {p['id']}, approved by dana, omar"
+            assert log["entries"][-1]["how"] == f"proposal {p['id']}, approved by dana, omar"
     finally:
         server.stop()

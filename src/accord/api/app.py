@@ -195,8 +195,8 @@ def _document_keys(app: FastAPI) -> None:
 def _mount_dashboard(app: FastAPI) -> None:
     """Include the dashboard's routes and static files when the web package is installed."""
     try:
-        from accord.web.governance import router as governance_pages
         from accord.web.alerts import router as alert_pages
+        from accord.web.governance import router as governance_pages
         from accord.web.routes import router as web_router
     except ModuleNotFoundError as exc:
         if exc.name is not None and (exc.name == "accord.web" or exc.name.startswith("accord.web.")):

@@ -63,8 +63,7 @@ def propose(
     Nothing changes until every governance owner approves (`accord approve ID --as PERSON`).
     """
     from accord import service
-    from accord.governance.proposals import propose as make
-    from accord.governance.views import proposal_json, proposal_report
+    from accord.governance.views import proposal_report
 
     ws = service.locate(workspace)
     if not file.is_file():
@@ -74,7 +73,7 @@ def propose(
     who = author or os.environ.get("ACCORD_USER") or os.environ.get("USER") or "unknown"
     with progress_bar() as bar:
         task = bar.add_task("backtest", total=1.0)
-        proposal = make(
+        proposal = service.propose_change(
             ws,
             file.read_text(encoding="utf-8"),
             why=why,
@@ -84,7 +83,7 @@ def propose(
             progress=lambda phase, f: bar.update(task, description=phase, completed=f),
             file=str(file),
         )
-    _show(proposal_report(proposal), proposal_json(proposal), format)
+    _show(proposal_report(proposal), service.proposal_data(proposal), format)
     if format == Format.text:
         out.print(
             f"\nproposed as [bold]{proposal.id}[/bold]; needs the approval of "
@@ -98,13 +97,12 @@ def propose(
 def proposals(format: FormatOpt = Format.text, now: NowOpt = None, workspace: WorkspaceOpt = None) -> None:
     """Every proposal to change the agreement, with its state: open, activated, rejected or stale."""
     from accord import service
-    from accord.governance.proposals import list_proposals
-    from accord.governance.views import proposal_json
 
     ws = service.locate(workspace)
-    found = list_proposals(ws, now=parse_instant(now, "--now"))
+    found = service.list_proposals(ws, now=parse_instant(now, "--now"))
     if format == Format.json:
-        sys.stdout.write(json.dumps([proposal_json(p) for p in found], indent=2, ensure_ascii=False) + "\n")
+        data = [service.proposal_data(p) for p in found]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
     table = Table(title="Proposals", title_justify="left", title_style="bold")
     for name in ("Id", "State", "Proposed", "By", "Why", "Changes", "Approved by", "Waiting for"):
@@ -141,12 +139,11 @@ def proposal(
 ) -> None:
     """One proposal: why, its semantic diff, the backtest, and who has approved."""
     from accord import service
-    from accord.governance.proposals import get_proposal
-    from accord.governance.views import proposal_json, proposal_report
+    from accord.governance.views import proposal_report
 
     ws = service.locate(workspace)
-    p = get_proposal(ws, proposal_id, now=parse_instant(now, "--now"))
-    _show(proposal_report(p), proposal_json(p), format)
+    p = service.get_proposal(ws, proposal_id, now=parse_instant(now, "--now"))
+    _show(proposal_report(p), service.proposal_data(p), format)
 
 
 @app.command()
@@ -159,10 +156,9 @@ def approve(
 ) -> None:
     """Approve a proposal as a governance owner; the last owner's approval puts it in force."""
     from accord import service
-    from accord.governance.proposals import approve as decide
 
     ws = service.locate(workspace)
-    result = decide(ws, proposal_id, person, now=parse_instant(now, "--now"))
+    result = service.approve_proposal(ws, proposal_id, person, now=parse_instant(now, "--now"))
     p = result.proposal
     if not result.new:
         out.print(f"{person} had already approved {p.id}; nothing written")
@@ -182,10 +178,11 @@ def reject_proposal(
 ) -> None:
     """`accord reject ID --as OWNER --reason "..."`: the command is shared with lead dispositions."""
     from accord import service
-    from accord.governance.proposals import reject as decide
 
     ws = service.locate(workspace)
-    result = decide(ws, proposal_id, person, reason=reason or "", now=parse_instant(now, "--now"))
+    result = service.reject_proposal(
+        ws, proposal_id, person, reason=reason or "", now=parse_instant(now, "--now")
+    )
     if result.new:
         out.print(f"[red]rejected[/red] {result.proposal.id} as {person}: {(reason or '').strip()}")
     else:
@@ -197,9 +194,8 @@ def reject_proposal(
 def changelog(format: FormatOpt = Format.text, now: NowOpt = None, workspace: WorkspaceOpt = None) -> None:
     """What changed in the agreement, why, who approved, and at 30 and 90 days how the forecast held."""
     from accord import service
-    from accord.governance.changelog import change_log
-    from accord.governance.views import changelog_report, plain
+    from accord.governance.views import changelog_report
 
     ws = service.locate(workspace)
-    log = change_log(ws, now=parse_instant(now, "--now"))
-    _show(changelog_report(log), plain(log), format)
+    log = service.change_log(ws, now=parse_instant(now, "--now"))
+    _show(changelog_report(log), service.change_log_data(log), format)

@@ -37,7 +37,8 @@ def proposal_json(p: Proposal) -> dict[str, Any]:
 
 
 def changelog_json(log: ChangeLog) -> dict[str, Any]:
-    """The change log as plain data; each proposal as :func:`proposal_json` gives it (no full text)."""
+    """The change log as plain data, oldest version first (as :class:`ChangeLog` holds them); each
+    proposal as :func:`proposal_json` gives it (no full text)."""
     return {
         "as_of": log.as_of.isoformat(),
         "entries": [
@@ -49,7 +50,7 @@ def changelog_json(log: ChangeLog) -> dict[str, Any]:
                 "diff": e.diff.to_dict(),
                 "checks": plain(e.checks),
             }
-            for e in reversed(log.entries)
+            for e in log.entries
         ],
         "closed": [proposal_json(p) for p in log.closed],
         "pending": [proposal_json(p) for p in log.pending],
