@@ -200,7 +200,7 @@ def test_a_rep_works_the_queue_in_a_browser(server: tuple[str, dict[str, str], P
     lead.locator("select[name=reason]").select_option("bad_fit")
     lead.locator("button[data-action=reject]").click()
     page.wait_for_url(base + "/queue")
-    assert "Rejected con-000056" in page.locator(".flash").inner_text()
+    assert "Rejected con-000056" in page.locator(".flash.ok").inner_text()
     assert page.locator("li[data-contact='con-000056']").count() == 0
     w.shot("14-queue-after-reject")
     page.click("nav >> text=Dashboard")
