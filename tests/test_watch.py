@@ -126,7 +126,7 @@ def fired(ws: service.Workspace, rule: WatchRule, **agreement: Any) -> list[Any]
 
 
 def rule(check: str, **kw: Any) -> WatchRule:
-    return WatchRule(id="w", check=check, owner="dana", **kw)  # type: ignore[arg-type]
+    return WatchRule(id="w", check=check, owner="dana", **kw)
 
 
 def test_acceptance_fires_below_target_in_every_one_of_the_weeks(ws: service.Workspace) -> None:
