@@ -45,7 +45,7 @@ class LeadPoint:
     """The contact at one evaluation point, before and after the stage machine."""
 
     ts: int
-    trigger: str  # "event" | "as_of" | "wake_up"
+    trigger: str  # "event" | "as_of" | "wake_up" (an instant that is several is the first of these)
     features: Mapping[str, float | int | None]
     fit: float
     intent: float

@@ -21,7 +21,7 @@ from accord.domain.journey import (
     wake_ups,
     walk,
 )
-from accord.domain.lead import HANDOFF_RANK, trigger_of
+from accord.domain.lead import HANDOFF_RANK, LeadPoint, trigger_of
 from accord.domain.records import Event, coerce, event_row, profile_row
 from accord.domain.rule_eval import holds
 from accord.domain.scoring import (
@@ -53,24 +53,10 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class PointState:
-    """Everything derived for one contact at one evaluation point."""
+class PointState(LeadPoint):
+    """Everything derived for one contact at one evaluation point (a point that names its contact)."""
 
     contact_id: str
-    ts: int
-    trigger: str  # "event" | "as_of" | "wake_up" (an instant that is several is the first of these)
-    features: Mapping[str, float | int | None]
-    fit: float
-    intent: float
-    committee: float
-    score: float
-    tier: str | None
-    motion: str | None
-    disposition: str | None
-    assigned: bool
-    candidate: int
-    stage_pre: int
-    stage: int
 
 
 @dataclass

@@ -16,10 +16,9 @@ from typing import Any
 from accord.governance.diff import SpecDiff, diff_specs
 from accord.governance.figures import Figures, measure
 from accord.governance.proposals import ACTIVATED, OPEN, Proposal, load_proposals, sync
-from accord.governance.versions import FIRST_SEEN, Activation, activations, instant, version_text
+from accord.governance.versions import FIRST_SEEN, Activation, activations, instant, spec_of
 from accord.ledger.store import Ledger
 from accord.service.workspace import Workspace
-from accord.spec.load import parse_spec
 from accord.spec.model import Spec
 
 CHECK_DAYS = (30, 90)
@@ -84,8 +83,8 @@ def change_log(ws: Workspace, *, now: datetime | None = None) -> ChangeLog:
         entries = []
         for i, a in enumerate(history):
             proposal = by_id.get(a.proposal_id or "")
-            after = _spec(ledger, a.version, specs)
-            before = _spec(ledger, a.previous, specs) if a.previous else None
+            after = spec_of(ledger, a.version, specs)
+            before = spec_of(ledger, a.previous, specs) if a.previous else None
             diff = (
                 proposal.diff
                 if proposal is not None
@@ -97,17 +96,6 @@ def change_log(ws: Workspace, *, now: datetime | None = None) -> ChangeLog:
     closed = [p for p in proposals if p.state not in (ACTIVATED, OPEN)]
     pending = [p for p in proposals if p.state == OPEN]
     return ChangeLog(moment, entries, closed, pending)
-
-
-def _spec(ledger: Ledger, version: str | None, cache: dict[str, Spec]) -> Spec | None:
-    if version is None:
-        return None
-    if version not in cache:
-        text = version_text(ledger, version)
-        if text is None:
-            return None
-        cache[version] = parse_spec(text, f"version {version}")
-    return cache[version]
 
 
 def _check(

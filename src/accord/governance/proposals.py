@@ -37,6 +37,7 @@ from accord.governance.versions import (
     instant,
     record_activation,
     record_version,
+    spec_of,
     version_text,
 )
 from accord.ledger.store import Ledger
@@ -95,17 +96,6 @@ class Outcome:
 # ---- reading ----------------------------------------------------------------------------------------
 
 
-def _spec_of(ledger: Ledger, version: str | None, cache: dict[str, Spec]) -> Spec | None:
-    if version is None:
-        return None
-    if version not in cache:
-        text = version_text(ledger, version)
-        if text is None:
-            return None
-        cache[version] = parse_spec(text, f"version {version}")
-    return cache[version]
-
-
 def load_proposals(ledger: Ledger) -> list[Proposal]:
     rows = ledger.con.execute(
         "SELECT proposal_id, version, base_version, author, why, proposed_at, diff, backtest FROM proposals"
@@ -131,7 +121,7 @@ def load_proposals(ledger: Ledger) -> list[Proposal]:
             if kind == APPROVED_EVENT:
                 approvals.setdefault(d.person, d)
         rejection = next((d for kind, d in mine if kind == REJECTED_EVENT), None)
-        base_spec = _spec_of(ledger, base, specs) or _spec_of(ledger, version, specs)
+        base_spec = spec_of(ledger, base, specs) or spec_of(ledger, version, specs)
         owners = tuple(base_spec.governance.owners) if base_spec else ()
         if pid in activated:
             state = ACTIVATED

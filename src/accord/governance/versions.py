@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from accord.ledger.store import Ledger
+from accord.spec.load import parse_spec
+from accord.spec.model import Spec
 
 ACTIVATED = "spec_activated"
 
@@ -203,3 +205,15 @@ def record_activation(
         "governance",
     )
     return Activation(event_id, version, now, previous, origin, proposal_id, approvers)
+
+
+def spec_of(ledger: Ledger, version: str | None, cache: dict[str, Spec]) -> Spec | None:
+    """The parsed spec of a recorded version (parsed once per cache), None if unknown."""
+    if version is None:
+        return None
+    if version not in cache:
+        text = version_text(ledger, version)
+        if text is None:
+            return None
+        cache[version] = parse_spec(text, f"version {version}")
+    return cache[version]

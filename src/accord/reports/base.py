@@ -12,6 +12,7 @@ import html
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -165,17 +166,7 @@ class Report:
         for s in self.sections:
             parts.append(f'<section id="{e(s.key)}"><h2>{e(s.title)}</h2>')
             if s.rows:
-                parts.append("<table><thead><tr>" + "".join(f"<th>{e(c.label)}</th>" for c in s.columns))
-                parts.append("</tr></thead><tbody>")
-                for row in s.rows:
-                    cells = "".join(
-                        ("<td>" if c.kind in ("text", "date", "flag") else '<td class="n">')
-                        + e(fmt(v, c.kind, self.currency))
-                        + "</td>"
-                        for c, v in zip(s.columns, row, strict=True)
-                    )
-                    parts.append(f"<tr>{cells}</tr>")
-                parts.append("</tbody></table>")
+                parts.append(html_table(s, lambda v, c: fmt(v, c.kind, self.currency)))
             else:
                 parts.append("<p>(none)</p>")
             parts += [f'<p class="flag">Flag: {e(flag)}</p>' for flag in s.flags]
@@ -183,6 +174,22 @@ class Report:
             parts.append("</section>")
         parts.append("</body></html>")
         return "\n".join(parts) + "\n"
+
+
+def html_table(section: Section, cell: Callable[[Any, Column], str]) -> str:
+    """A section's rows as an HTML table, numbers right-aligned; ``cell`` writes each value."""
+    e = html.escape
+    head = "".join(f"<th>{e(c.label)}</th>" for c in section.columns)
+    rows = [
+        "<tr>"
+        + "".join(
+            ("<td>" if c.kind in ("text", "date", "flag") else '<td class="n">') + e(cell(v, c)) + "</td>"
+            for c, v in zip(section.columns, row, strict=True)
+        )
+        + "</tr>"
+        for row in section.rows
+    ]
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def plain(value: Any) -> Any:

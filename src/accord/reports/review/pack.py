@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from accord.reports.base import Column, Filters, Report, Section, fmt
+from accord.reports.base import Column, Filters, Report, Section, fmt, html_table
 from accord.reports.review.period import Period
 
 MONTH_MINUTES = {"rejections": 10, "false_positives": 10, "tiers": 10, "sla": 10, "stalled": 10,
@@ -222,21 +222,7 @@ class ReviewPack:
             for s in item.sections:
                 parts.append(f'<h3 id="{e(item.key)}-{e(s.key)}">{e(s.title)}</h3>')
                 if s.rows:
-                    parts.append(
-                        "<table><thead><tr>"
-                        + "".join(f"<th>{e(c.label)}</th>" for c in s.columns)
-                        + "</tr></thead>"
-                    )
-                    parts.append("<tbody>")
-                    for row in s.rows:
-                        cells = "".join(
-                            ("<td>" if c.kind in ("text", "date", "flag") else '<td class="n">')
-                            + e(self.cell(v, c))
-                            + "</td>"
-                            for c, v in zip(s.columns, row, strict=True)
-                        )
-                        parts.append(f"<tr>{cells}</tr>")
-                    parts.append("</tbody></table>")
+                    parts.append(html_table(s, self.cell))
                 else:
                     parts.append('<p class="note">(none)</p>')
                 parts += [f'<p class="flag">Flag: {e(flag)}</p>' for flag in s.flags]
