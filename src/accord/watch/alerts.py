@@ -17,7 +17,7 @@ from accord.errors import AccordError
 from accord.ledger.store import Ledger
 from accord.spec.model import Spec
 from accord.spec.rules import suggest
-from accord.watch.rules import PREFIX
+from accord.watch.rules import PREFIX, Firing
 
 
 class NotAllowed(AccordError):
@@ -27,15 +27,9 @@ class NotAllowed(AccordError):
 
 
 @dataclass(frozen=True)
-class Alert:
-    alert_id: str
-    rule: str
-    check: str
-    owner: str
-    at: int
-    period: str
-    message: str
-    evidence: dict[str, Any]
+class Alert(Firing):
+    """A firing as the ledger holds it, with its acknowledgement once someone answered it."""
+
     acknowledged_by: str | None = None
     acknowledged_at: int | None = None
     note: str | None = None
@@ -85,17 +79,17 @@ def alerts(ledger: Ledger, *, open_only: bool = False, as_of: int | None = None)
     for event_id, ts, actor, props in fired:
         by, at, note = acks.get(event_id, (None, None, None))
         alert = Alert(
-            event_id,
-            str(props.get("rule")),
-            str(props.get("check")),
-            str(props.get("owner") or actor),
-            ts,
-            str(props.get("period")),
-            str(props.get("message")),
-            props.get("evidence") or {},
-            by,
-            at,
-            note,
+            alert_id=event_id,
+            rule=str(props.get("rule")),
+            check=str(props.get("check")),
+            owner=str(props.get("owner") or actor),
+            at=ts,
+            period=str(props.get("period")),
+            message=str(props.get("message")),
+            evidence=props.get("evidence") or {},
+            acknowledged_by=by,
+            acknowledged_at=at,
+            note=note,
         )
         if alert.open or not open_only:
             out.append(alert)
