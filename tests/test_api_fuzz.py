@@ -11,7 +11,6 @@ evaluation), then a few with.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -80,7 +79,6 @@ def _fuzz(
 
 def test_no_input_gives_a_server_error(served: tuple[Server, str]) -> None:
     server, key = served
-    started = time.monotonic()
     schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
     failures: list[str] = []
     labels = []
@@ -98,4 +96,3 @@ def test_no_input_gives_a_server_error(served: tuple[Server, str]) -> None:
             failures += _fuzz(operation, key, server.base, mode, examples, **fixed)
     assert len(labels) >= 20, labels
     assert not failures, "\n".join(failures[:20])
-    assert time.monotonic() - started < 120

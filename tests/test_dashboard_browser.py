@@ -12,7 +12,6 @@ Playwright the test is skipped locally and fails in CI (``CI=true``), where it m
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -148,7 +147,9 @@ def test_a_rep_works_the_queue_in_a_browser(server: tuple[str, dict[str, str], P
     expected = service.sla(service.locate(pristine_demo()), now=AS_OF).acceptance
     before = fmt(expected["rate"], "share")
     after = fmt(expected["accepted"] / (expected["accepted"] + expected["rejected"] + 1), "share")
-    shutil.rmtree(SHOTS, ignore_errors=True)
+    for old in SHOTS.glob("*") if SHOTS.is_dir() else []:  # this test's own: others may be writing theirs
+        if not old.name.startswith("governance-"):
+            old.unlink()
     w = Watched(browser, viewport={"width": 1320, "height": 900})
     page = w.page
     page.goto(base + "/")  # signed out: sent to the form
