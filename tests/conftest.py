@@ -16,6 +16,10 @@ from tests.api_server import Store
 
 pytest_plugins = ["tests.pg"]
 
+# pytest-xdist workers start with COLUMNS=80, which Rich would fix as the CLI console's width when
+# accord.cli is first imported; each CLI test sets the width it needs per invocation instead.
+os.environ.pop("COLUMNS", None)
+
 STARTER = Path(accord.__file__).parent / "starter" / "accord.yaml"
 REPO = Path(__file__).resolve().parent.parent
 
