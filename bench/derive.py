@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 sys.path.insert(0, str(HERE))  # bench/ is not a package: generate.py and pandas_scores.py sit beside us
 
+from accord.engine.derive import CHUNK_EVENTS  # noqa: E402
 from generate import AS_OF  # noqa: E402
 
 AS_OF_TS = int(AS_OF.timestamp())
@@ -63,6 +64,7 @@ class Options:
     preserve_order: bool
     pandas_limit: int | None
     skip_pandas: bool
+    chunk_events: int
 
     @property
     def folder(self) -> Path:
@@ -87,10 +89,23 @@ def parse(argv: list[str]) -> tuple[Options, str | None]:
     ap.add_argument(
         "--preserve-order", action="store_true", help="keep DuckDB's preserve_insertion_order (default off)"
     )
+    ap.add_argument(
+        "--chunk-events",
+        type=int,
+        default=CHUNK_EVENTS,
+        help=f"derive in account chunks of about this many events (0: one pass) (default: {CHUNK_EVENTS:,})",
+    )
     ap.add_argument("--part", choices=["floor", "engine", "pandas", "check"], help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     opts = Options(
-        a.label, a.threads, a.memory_limit, a.max_temp, a.preserve_order, a.pandas_limit, a.skip_pandas
+        a.label,
+        a.threads,
+        a.memory_limit,
+        a.max_temp,
+        a.preserve_order,
+        a.pandas_limit,
+        a.skip_pandas,
+        a.chunk_events,
     )
     return opts, a.part
 
@@ -158,7 +173,16 @@ def part_engine(opts: Options) -> dict[str, Any]:
 
     ev = con.read_parquet(str(opts.folder / "ev.parquet"))
     profiles = con.read_parquet(str(opts.folder / "profiles.parquet"))
-    d = derive(plan, ev, profiles, AS_OF_TS, cache=cache, progress=progress)
+    d = derive(
+        plan,
+        ev,
+        profiles,
+        AS_OF_TS,
+        cache=cache,
+        progress=progress,
+        chunk_events=opts.chunk_events or None,
+        scratch=lambda: Materializer(con),
+    )
     outputs = {name: cache(getattr(d, name)) for name in ("points", "leads", "drivers", "stages")}
     seconds = time.perf_counter() - t0
     rss = peak_rss_mb()
@@ -305,6 +329,7 @@ def main(argv: list[str]) -> None:
         base.append("--preserve-order")
     if opts.skip_pandas:
         base.append("--skip-pandas")
+    base += ["--chunk-events", str(opts.chunk_events)]
     started = datetime.now(UTC)
     floor = run_part(opts, "floor", base)
     engine = run_part(opts, "engine", base)
@@ -334,7 +359,8 @@ def report(
         f"date: {started:%Y-%m-%d %H:%M} UTC; DuckDB threads={opts.threads}, "
         f"memory_limit={opts.memory_limit or 'default (80% of RAM)'}, "
         f"max_temp_directory_size={opts.max_temp or 'default (90% of free disk)'}, "
-        f"preserve_insertion_order={opts.preserve_order}, spill to {opts.scratch / 'spill'}"
+        f"preserve_insertion_order={opts.preserve_order}, chunk_events={opts.chunk_events or 'off'}, "
+        f"spill to {opts.scratch / 'spill'}"
     )
     for name, result in (("floor", floor), ("engine", engine), ("pandas", pandas), ("check", check)):
         if "error" in result:
