@@ -169,6 +169,9 @@ def test_decision_equals_batch_derive(admin: httpx.Client) -> None:
         assert decision[key] == lead["lead"][key], key
     top = [(d["label"], d["points"]) for d in lead["drivers"][:5]]
     assert [(d["label"], d["points"]) for d in decision["drivers"]] == top
+    # the handoff context a rep acts on: the why-now drivers are the lead's top drivers
+    why_now = [(d["label"], d["points"]) for d in lead["context"]["why_now"]]
+    assert why_now and why_now == top[: len(why_now)]
     assert lead["derived"]["stale"] is False
 
 
@@ -184,6 +187,8 @@ def test_route_and_clock_of_an_assigned_lead(admin: httpx.Client) -> None:
     assert {c["sla"] for c in decision["clocks"]} <= {"first_touch", "disposition"}
     queue = admin.get("/queue/sam").json()
     assert contact in {i["contact_id"] for i in queue["items"]}
+    mine = next(i for i in queue["items"] if i["contact_id"] == contact)
+    assert mine["context"] is not None and isinstance(mine["context"]["why_now"], list)
 
 
 # ---- dispositions, touches --------------------------------------------------------------------

@@ -62,11 +62,15 @@ def _rows(cursor: Any) -> list[dict[str, Any]]:
 
 def contact_view(ws: Workspace, contact_id: str, now: datetime) -> dict[str, Any]:
     """The lead as derived (same numbers as `accord explain`) plus its owner and clocks now."""
+    from accord.plays.context import contexts
+
     found = explain(ws, contact_id)
+    moment = int(now.astimezone(UTC).timestamp())
     with ws.ledger(read_only=True) as ledger:
-        view = HandoffView(ledger, ws.spec, int(now.astimezone(UTC).timestamp()))
+        view = HandoffView(ledger, ws.spec, moment)
         owner, latest = view.owner(contact_id)
         clocks = view.clocks([contact_id])
+        context = contexts(ledger, ws.spec, [contact_id], moment)[contact_id].as_dict()
     return as_record(
         {
             "contact": found.contact,
@@ -76,6 +80,7 @@ def contact_view(ws: Workspace, contact_id: str, now: datetime) -> dict[str, Any
             "owner": owner,
             "handoff": None if latest is None else {"type": latest.type, "by": latest.actor, "at": latest.ts},
             "clocks": [clock_dict(c) for c in clocks],
+            "context": context,  # what a rep needs to act: why now, content engaged, the play's next step
             "derived": {
                 "run_id": found.run.get("run_id"),
                 "as_of": found.run.get("as_of"),

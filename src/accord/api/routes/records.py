@@ -67,6 +67,8 @@ def get_queue(
 ) -> dict[str, Any]:
     service.may_read_queue(ws, who.person, who.role.value, owner)
     items = service.owner_queue(ws, owner, now=clock)
+    found = service.handoff_context(ws, [i.contact_id for i in items], now=clock)
+    context = {cid: c.as_dict() for cid, c in found.items()}
     return as_record(
         {
             "owner": owner,
@@ -86,6 +88,7 @@ def get_queue(
                     if i.next_deadline is None
                     else datetime.fromtimestamp(i.next_deadline, UTC),
                     "clocks": [service.clock_dict(c) for c in i.clocks],
+                    "context": context.get(i.contact_id),
                 }
                 for i in items
             ],
