@@ -412,6 +412,35 @@ def _refuse_role(ctx: Ctx, action: Action) -> Response | None:
     )
 
 
+def _lead_write(
+    request: Request,
+    contact_id: str,
+    action: Action,
+    audit: dict[str, str],
+    back: str,
+    write: Callable[[Ctx], tuple[str, str | None]],
+) -> Response:
+    """A form that writes about one lead: sign-in, the role, the audit entry, and the answer as a
+    flash on the page it came from. ``write`` does the service call and says what happened."""
+    begun = _begin(request)
+    if not isinstance(begun, Ctx):
+        return begun
+    ctx = begun
+    refused = _refuse_role(ctx, action)
+    if refused is not None:
+        request.state.audit = {"contact_id": contact_id, **audit, "outcome": "refused: role"}
+        return refused
+    target = _safe_back(back)
+    request.state.audit = {"contact_id": contact_id, **audit, "via": "dashboard"}
+    try:
+        said, hint = write(ctx)
+    except AccordError as exc:
+        request.state.audit["outcome"] = f"refused: {exc.message}"
+        return _with_flash(RedirectResponse(target, status_code=303), "error", exc.message, exc.hint)
+    _warm(request)
+    return _with_flash(RedirectResponse(target, status_code=303), "ok", said, hint)
+
+
 @router.post("/leads/{contact_id}/disposition")
 def post_disposition(
     request: Request,
@@ -422,22 +451,12 @@ def post_disposition(
     note: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    begun = _begin(request)
-    if not isinstance(begun, Ctx):
-        return begun
-    ctx = begun
-    refused = _refuse_role(ctx, Action.disposition)
-    if refused is not None:
-        request.state.audit = {"contact_id": contact_id, "disposition": kind, "outcome": "refused: role"}
-        return refused
-    target = _safe_back(back)
-    day = leads.parse_day(recycle_on)
-    request.state.audit = {"contact_id": contact_id, "disposition": kind, "via": "dashboard"}
-    try:
-        if kind == "recycle" and recycle_on and day is None:
-            raise AccordError(f"'{recycle_on}' is not a date", hint="pick the day the lead comes back")
+    def write(ctx: Ctx) -> tuple[str, str | None]:
         from accord.service.records import dispose
 
+        day = leads.parse_day(recycle_on)
+        if kind == "recycle" and recycle_on and day is None:
+            raise AccordError(f"'{recycle_on}' is not a date", hint="pick the day the lead comes back")
         done = dispose(
             ctx.ws,
             contact_id,
@@ -448,27 +467,25 @@ def post_disposition(
             recycle_on=day,
             note=note.strip() or None,
         )
-    except AccordError as exc:
-        request.state.audit["outcome"] = f"refused: {exc.message}"
-        return _with_flash(RedirectResponse(target, status_code=303), "error", exc.message, exc.hint)
-    labels = {r.id: r.label for r in ctx.ws.spec.reason_codes}
-    said = {"accepted": "Accepted", "rejected": "Rejected", "recycled": "Recycled"}.get(
-        done["type"], done["type"]
-    )
-    extra = ""
-    if done.get("reason_code"):
-        extra = f" ({labels.get(done['reason_code'], done['reason_code'])})"
-    elif done.get("recycle_on"):
-        extra = f" until {done['recycle_on']}"
-    _warm(request)
-    derived = instant(_stamp(ctx.ws)[2])
-    hint = None
-    if derived is not None and ctx.now > derived:
-        hint = (
-            f"The dashboard reads the ledger as of the last derive ({when(derived, ctx.zone)}): it counts "
-            "this from the next one (the background tick derives every minute)."
+        labels = {r.id: r.label for r in ctx.ws.spec.reason_codes}
+        said = {"accepted": "Accepted", "rejected": "Rejected", "recycled": "Recycled"}.get(
+            done["type"], done["type"]
         )
-    return _with_flash(RedirectResponse(target, status_code=303), "ok", f"{said} {contact_id}{extra}.", hint)
+        extra = ""
+        if done.get("reason_code"):
+            extra = f" ({labels.get(done['reason_code'], done['reason_code'])})"
+        elif done.get("recycle_on"):
+            extra = f" until {done['recycle_on']}"
+        derived = instant(_stamp(ctx.ws)[2])
+        hint = None
+        if derived is not None and ctx.now > derived:
+            hint = (
+                f"The dashboard reads the ledger as of the last derive ({when(derived, ctx.zone)}): it "
+                "counts this from the next one (the background tick derives every minute)."
+            )
+        return f"{said} {contact_id}{extra}.", hint
+
+    return _lead_write(request, contact_id, Action.disposition, {"disposition": kind}, back, write)
 
 
 @router.post("/leads/{contact_id}/touch")
@@ -479,26 +496,14 @@ def post_touch(
     note: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    begun = _begin(request)
-    if not isinstance(begun, Ctx):
-        return begun
-    ctx = begun
-    refused = _refuse_role(ctx, Action.touch)
-    if refused is not None:
-        request.state.audit = {"contact_id": contact_id, "touch": kind, "outcome": "refused: role"}
-        return refused
-    target = _safe_back(back)
-    request.state.audit = {"contact_id": contact_id, "touch": kind, "via": "dashboard"}
-    try:
+    def write(ctx: Ctx) -> tuple[str, str | None]:
         from accord.service.records import touch
 
         touch(ctx.ws, contact_id, ctx.who.person, kind, now=ctx.now, note=note.strip() or None)
-    except AccordError as exc:
-        request.state.audit["outcome"] = f"refused: {exc.message}"
-        return _with_flash(RedirectResponse(target, status_code=303), "error", exc.message, exc.hint)
-    label = dict(leads.TOUCHES).get(kind, kind.replace("_", " "))
-    _warm(request)
-    return _with_flash(RedirectResponse(target, status_code=303), "ok", f"Logged: {label} on {contact_id}.")
+        label = dict(leads.TOUCHES).get(kind, kind.replace("_", " "))
+        return f"Logged: {label} on {contact_id}.", None
+
+    return _lead_write(request, contact_id, Action.touch, {"touch": kind}, back, write)
 
 
 # ---- report pages ----------------------------------------------------------------------------------
