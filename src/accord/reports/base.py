@@ -130,15 +130,7 @@ class Report:
         for s in self.sections:
             lines += ["", f"## {s.title}", ""]
             if s.rows:
-                lines.append("| " + " | ".join(c.label for c in s.columns) + " |")
-                lines.append("|" + "|".join("---:" if c.kind not in ("text", "date", "flag") else "---"
-                                            for c in s.columns) + "|")  # fmt: skip
-                for row in s.rows:
-                    cells = [
-                        fmt(v, c.kind, self.currency).replace("|", "\\|")
-                        for c, v in zip(s.columns, row, strict=True)
-                    ]
-                    lines.append("| " + " | ".join(cells) + " |")
+                lines += markdown_table(s, lambda v, c: fmt(v, c.kind, self.currency))
             else:
                 lines.append("(none)")
             for flag in s.flags:
@@ -174,6 +166,18 @@ class Report:
             parts.append("</section>")
         parts.append("</body></html>")
         return "\n".join(parts) + "\n"
+
+
+def markdown_table(section: Section, cell: Callable[[Any, Column], str]) -> list[str]:
+    """A section's rows as Markdown table lines, numbers right-aligned; ``cell`` writes each value."""
+    lines = ["| " + " | ".join(c.label for c in section.columns) + " |"]
+    lines.append(
+        "|" + "|".join("---" if c.kind in ("text", "date", "flag") else "---:" for c in section.columns) + "|"
+    )
+    for row in section.rows:
+        cells = [cell(v, c).replace("|", "\\|") for c, v in zip(section.columns, row, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def html_table(section: Section, cell: Callable[[Any, Column], str]) -> str:

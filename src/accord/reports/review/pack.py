@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from accord.reports.base import Column, Filters, Report, Section, fmt, html_table
+from accord.reports.base import Column, Filters, Report, Section, fmt, html_table, markdown_table
 from accord.reports.review.period import Period
 
 MONTH_MINUTES = {"rejections": 10, "false_positives": 10, "tiers": 10, "sla": 10, "stalled": 10,
@@ -143,17 +143,7 @@ class ReviewPack:
             for s in item.sections:
                 lines += ["", f"### {s.title}", ""]
                 if s.rows:
-                    lines.append("| " + " | ".join(c.label for c in s.columns) + " |")
-                    lines.append(
-                        "|"
-                        + "|".join("---" if c.kind in ("text", "date", "flag") else "---:" for c in s.columns)
-                        + "|"
-                    )
-                    for row in s.rows:
-                        cells = [
-                            self.cell(v, c).replace("|", "\\|") for c, v in zip(s.columns, row, strict=True)
-                        ]
-                        lines.append("| " + " | ".join(cells) + " |")
+                    lines += markdown_table(s, self.cell)
                 else:
                     lines.append("(none)")
                 for flag in s.flags:
