@@ -43,8 +43,10 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# --max-worker-restart=0: a worker that dies (a native crash) fails the run at once and names the
+# test; replacing it can leave pytest-xdist 3.8's loadfile scheduler waiting forever.
 unit: venv
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --max-worker-restart=0
 
 test: venv system-deps lint typecheck unit
 

@@ -67,6 +67,25 @@ def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+_SENTINELS = "|~^`#"
+
+
+def try_strptime(expr: str, formats: Iterable[str]) -> str:
+    """``TRY_STRPTIME`` over a list of formats that never reads past the end of a value.
+
+    DuckDB 1.5's strptime matches a format's literal characters without checking the value's length:
+    a date-only cell tried against a date-and-time format reads the bytes after the string. Mostly
+    harmless, it crashed the process when a string ended a memory page (seen in CI, importing the
+    Olist files). The same sentinel character appended to the value and to every format makes each
+    comparison stop inside the string; trimming keeps trailing blanks, which strptime skips, from
+    standing between the value and its sentinel. Results are otherwise unchanged.
+    """
+    fmts = list(formats)
+    sentinel = next(c for c in _SENTINELS if not any(c in f for f in fmts))
+    fmt_list = "[" + ", ".join(lit(f + sentinel) for f in fmts) + "]"
+    return f"TRY_STRPTIME(trim({expr}) || {lit(sentinel)}, {fmt_list})"
+
+
 def normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
@@ -336,9 +355,8 @@ class Stager:
         return self._formatted(src, column, DATE_GROUPS[best]), best
 
     def _formatted(self, src: str, column: Column, formats: tuple[str, ...]) -> str:
-        fmt_list = "[" + ", ".join(lit(f) for f in formats) + "]"
         zoned = any("%z" in f or "%Z" in f for f in formats)
-        parsed = f"TRY_STRPTIME({src}, {fmt_list})"
+        parsed = try_strptime(src, formats)
         if column.type == "date":
             return f"TRY_CAST({parsed} AS DATE)"
         if zoned:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from accord.ledger.imports import try_strptime
 from accord.ledger.presets.base import INDUSTRIES, Preset, _add, _event  # noqa: F401
 
 # ---- HubSpot and Salesforce ---------------------------------------------------------------------
@@ -52,8 +53,8 @@ def _when(expr: str) -> str:
     For dates read inside events SQL, where the importer's per-column format detection does not
     apply; the staging session's zone is the workspace's.
     """
-    formats = "['%m/%d/%Y %I:%M %p', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m/%d/%Y']"
-    return f"coalesce(TRY_CAST({expr} AS TIMESTAMPTZ), TRY_STRPTIME({expr}, {formats})::TIMESTAMPTZ)"
+    formats = ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
+    return f"coalesce(TRY_CAST({expr} AS TIMESTAMPTZ), {try_strptime(expr, formats)}::TIMESTAMPTZ)"
 
 
 def _stamp(instant: str) -> str:
