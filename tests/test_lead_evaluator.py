@@ -73,3 +73,26 @@ def test_window_edges_agree_with_the_reference(starter_spec: Spec) -> None:
             events.append(Event(f"e{k}-{offset}-{kind}", ts, kind, who, "a1", topic=f"t{k}"))
     _both(starter_spec, (contacts, accounts, events, as_of), 0)
     _both(starter_spec, (contacts, accounts, events, as_of - 1), 1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledger=ledgers(), seed=st.integers(0, 2**16), cut=st.integers(0, 24), earlier=st.integers(0, 5))
+def test_an_evaluator_resuming_from_earlier_calls_equals_a_fresh_one(
+    starter_spec: Spec, ledger: Ledgerish, seed: int, cut: int, earlier: int
+) -> None:
+    """The memo of points holds whatever came before: fewer events, an earlier instant, other roles."""
+    contacts, accounts, events, as_of = ledger
+    rng = random.Random(seed)
+    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
+    account_of, profiles = resolve_profiles(spec := starter_spec, contacts, accounts, live)
+    reused = LeadEvaluator(spec)
+    partial = rng.sample(events, min(cut, len(events)))  # some events not yet arrived, any of them
+    for cid in sorted(profiles):
+        reused.evaluate(cid, profiles, account_of, partial, as_of - earlier * 3600)
+        if rng.random() < 0.3:  # a teammate's role changed since
+            changed = {c: {**row, "committee_role": "champion"} for c, row in profiles.items()}
+            reused.evaluate(cid, changed, account_of, events, as_of)
+    for cid in sorted(profiles):
+        got = reused.evaluate(cid, profiles, account_of, events, as_of)
+        want = LeadEvaluator(spec).evaluate(cid, profiles, account_of, events, as_of)
+        assert got == want, cid

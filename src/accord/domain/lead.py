@@ -11,6 +11,7 @@ per event instead of once per event per point. A property test holds it equal to
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,30 @@ class LeadResult:
 _CACHE_LIMIT = 200_000
 """Events whose rule rows an evaluator keeps (about 1 KB each)."""
 
+_MEMO_LIMIT = 2_000
+"""Contacts whose evaluated points an evaluator keeps (the most recently evaluated)."""
+
+
+@dataclass
+class _Memo:
+    """What one contact's last evaluation read and computed, to resume from its unchanged prefix."""
+
+    profile: Mapping[str, Any]
+    roles: Mapping[str, Any]
+    stream: list[Event]  # the events the points read, in (ts, event_id) order
+    scored: dict[int, dict[str, Any]]  # instant -> the point's values before the stage machine
+
+
+def _unchanged_before(memo: _Memo, stream: Sequence[Event]) -> float:
+    """The first instant at which the stream differs from the memo's: points before it still hold."""
+    old = memo.stream
+    for a, b in zip(old, stream, strict=False):
+        if a != b:
+            return min(a.ts, b.ts)
+    if len(old) == len(stream):
+        return float("inf")
+    return (old[len(stream)] if len(old) > len(stream) else stream[len(old)]).ts
+
 
 class _Sorted:
     """Items in (ts, event_id) order with their instants, for "those in (lo, hi]" by bisection."""
@@ -108,6 +133,8 @@ class LeadEvaluator:
         self.zone = spec.workspace.timezone
         self._rows: dict[str, tuple[Event, dict[str, Any], int]] = {}
         self._signals: dict[str, int | None] = {}
+        self._hits: dict[str, tuple[bool, ...]] = {}  # event id -> which feature rules hold
+        self._memo: OrderedDict[str, _Memo] = OrderedDict()
 
     def seen(self, events: Sequence[Event], contact_id: str) -> list[Seen]:
         """Events as scoring reads them, in (ts, event_id) order: rule row, local day, intent signal.
@@ -120,6 +147,7 @@ class LeadEvaluator:
         if len(self._rows) > _CACHE_LIMIT:
             self._rows.clear()
             self._signals.clear()
+            self._hits.clear()
         for e in sorted(events, key=lambda e: (e.ts, e.event_id)):
             known = self._rows.get(e.event_id)
             if known is None or known[0] != e:
@@ -129,6 +157,7 @@ class LeadEvaluator:
                     local_day(e.ts, self.zone),
                 )
                 self._signals.pop(e.event_id, None)
+                self._hits.pop(e.event_id, None)
             _, row, day = known
             signal = None
             if e.contact_id == contact_id:
@@ -139,6 +168,15 @@ class LeadEvaluator:
                 signal = self._signals[e.event_id]
             out.append(Seen(e, row, day, signal))
         return out
+
+    def _feature_hits(self, s: Seen) -> tuple[bool, ...]:
+        """Which feature rules an event satisfies, worked out once per event id (events never change)."""
+        found = self._hits.get(s.event.event_id)
+        if found is None:
+            found = self._hits[s.event.event_id] = tuple(
+                holds(where, s.row) for _, _, where in self.rules.features
+            )
+        return found
 
     def evaluate(
         self,
@@ -170,10 +208,15 @@ class LeadEvaluator:
         profile = profiles.get(contact_id, {})
         roles_of = {cid: row.get("committee_role") for cid, row in profiles.items()}
 
+        # own is the contact's part of stream, in the same order: one pass over stream serves both
+        flags = [self._feature_hits(s) for s in stream]
         feature_lists = {
-            name: _Sorted([s for s in (own if f.scope == "contact" else stream) if holds(where, s.row)])
-            for name, f, where in rules.features
-        }
+            name: _Sorted(
+                [s for s, hit in zip(stream, flags, strict=True)
+                 if hit[k] and (f.scope != "contact" or s.event.contact_id == contact_id)]
+            )
+            for k, (name, f, _) in enumerate(rules.features)
+        }  # fmt: skip
         by_signal = [
             _Sorted([s for s in own if s.signal == i]) for i in range(len(spec.scoring.intent.signals))
         ]
@@ -216,8 +259,19 @@ class LeadEvaluator:
                 spec, {s.event.contact_id for s in window if s.event.contact_id}, roles_of
             )
 
+        # A point reads only the profile, the roles and the stream's events up to its instant: those
+        # of the last evaluation before the first event that differs are reused as they are.
+        memo = self._memo.get(contact_id)
+        stream_events = [s.event for s in stream]
+        reusable: dict[int, dict[str, Any]] = {}
+        if memo is not None and memo.profile == profile and memo.roles == roles_of:
+            before = _unchanged_before(memo, stream_events)
+            reusable = {t: p for t, p in memo.scored.items() if t < before}
         scored: list[dict[str, Any]] = []
         for t in instants:
+            if t in reusable:
+                scored.append(reusable[t])
+                continue
             features: dict[str, float | int | None] = {}
             for name, feature, _ in rules.features:
                 hits = feature_lists[name]
@@ -248,6 +302,11 @@ class LeadEvaluator:
                  "score": score, "tier": journey["tier"], "motion": journey["motion"],
                  "disposition": disposition, "assigned": assigned, "candidate": candidate}
             )  # fmt: skip
+
+        self._memo[contact_id] = _Memo(dict(profile), roles_of, stream_events, {p["ts"]: p for p in scored})
+        self._memo.move_to_end(contact_id)
+        if len(self._memo) > _MEMO_LIMIT:
+            self._memo.popitem(last=False)
 
         journey_points = [JourneyPoint(p["ts"], p["candidate"], triggers.get(p["ts"], ())) for p in scored]
         steps, history = walk(spec, contact_id, journey_points)

@@ -15,6 +15,9 @@ whereas one account's events are a few hundred objects that Python walks in a mi
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,7 +36,7 @@ from accord.spec import catalog
 from accord.spec.load import spec_hash
 from accord.spec.model import Spec
 
-_EVENT_FIELDS = ("event_id", "type", "contact_id", "account_id", "opportunity_id", "actor_id",
+EVENT_FIELDS = ("event_id", "type", "contact_id", "account_id", "opportunity_id", "actor_id",
                  "campaign_id", "content_id", "topic", "source")  # fmt: skip
 
 
@@ -57,12 +60,119 @@ class LeadState:
     spec_version: str = ""
 
 
+def event_of(row: Mapping[str, Any]) -> Event:
+    """An events-table row (``ts`` in epoch seconds, properties as JSON text) as the evaluator reads it."""
+    text = row.get("properties")
+    fields: dict[str, Any] = {name: row.get(name) for name in EVENT_FIELDS}
+    return Event(ts=int(row["ts"]), props=json.loads(text) if text else {}, **fields)
+
+
+@dataclass
+class Slice:
+    """One account's contacts (their profiles) and events, as a real-time decision reads them."""
+
+    part: str
+    profiles: dict[str, dict[str, Any]]
+    account_of: dict[str, str | None]
+    events: list[Event]
+    read_at: int  # the instant it was read as of
+    open_ended: bool  # nothing in the ledger was later than read_at: it holds for any later instant
+    ids: set[str] = field(default_factory=set)
+
+    def holds_at(self, moment: int) -> bool:
+        return moment == self.read_at or (self.open_ended and moment > self.read_at)
+
+
+class SliceCache:
+    """Account slices a server's decisions read, kept while no write has made them stale.
+
+    Reading a slice costs two queries and turning a few hundred rows into events, ~25 ms, and a
+    server's decisions come in bursts per account. The cache follows the ledger's generation (one
+    per committed write of facts, see ``WorkingCopy``): an ingest tells it which events it stored
+    (:meth:`appended`) and they are added to the slices they belong to; any other write, or an event
+    that may move a contact to another account, drops what it could have changed.
+    """
+
+    def __init__(self, limit: int = 5_000) -> None:
+        self.limit = limit
+        self.generation: int | None = None
+        self._lock = threading.Lock()
+        self._parts: OrderedDict[str, Slice] = OrderedDict()
+        self._by_contact: dict[str, Slice] = {}
+
+    def get(self, contact_id: str, moment: int, generation: int) -> Slice | None:
+        with self._lock:
+            if generation != self.generation:
+                self._reset(generation)
+                return None
+            found = self._by_contact.get(contact_id)
+            if found is None or not found.holds_at(moment):
+                return None
+            self._parts.move_to_end(found.part)
+            return found
+
+    def put(self, piece: Slice, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return  # read before a write this cache has already seen, or after one it has not
+            self._drop(piece.part)
+            piece.ids = {e.event_id for e in piece.events}
+            self._parts[piece.part] = piece
+            for contact in piece.profiles:
+                self._by_contact[contact] = piece
+            while len(self._parts) > self.limit:
+                self._drop(next(iter(self._parts)))
+
+    def appended(self, events: Iterable[Event], before: int, after: int) -> None:
+        """An ingest's write took the ledger from generation ``before`` to ``after``, storing ``events``."""
+        with self._lock:
+            if self.generation != before or after != before + 1:
+                self._reset(after)  # another write came between: nothing cached can be trusted
+                return
+            self.generation = after
+            for event in events:
+                self._add(event)
+
+    def _add(self, event: Event) -> None:
+        if event.contact_id is not None:
+            target = self._by_contact.get(event.contact_id)
+            if target is None:
+                if event.account_id is not None:
+                    self._drop(event.account_id)  # a new member of that account
+                return
+            if event.account_id is not None and event.account_id != target.account_of.get(event.contact_id):
+                self._drop(target.part)  # the contact may have moved
+                self._drop(event.account_id)
+                return
+        else:
+            if event.account_id is None or event.account_id not in self._parts:
+                return
+            target = self._parts[event.account_id]
+        if event.event_id in target.ids:
+            return  # read after the commit already
+        target.events = [*target.events, event]  # a new list: readers may be iterating the old one
+        target.ids.add(event.event_id)
+
+    def _drop(self, part: str) -> None:
+        piece = self._parts.pop(part, None)
+        if piece is not None:
+            for contact in piece.profiles:
+                if self._by_contact.get(contact) is piece:
+                    del self._by_contact[contact]
+
+    def _reset(self, generation: int) -> None:
+        self._parts.clear()
+        self._by_contact.clear()
+        self.generation = generation
+
+
 class RealTime:
     """The spec's rules compiled once; call :meth:`state` or :meth:`update` as often as needed."""
 
-    def __init__(self, ledger: Ledger, spec: Spec) -> None:
+    def __init__(self, ledger: Ledger, spec: Spec, slices: SliceCache | None = None) -> None:
         self.ledger = ledger
         self.spec = spec
+        self.slices = slices
         self.version = spec_hash(spec)
         self.evaluator = LeadEvaluator(spec)
         scope = catalog.profile_scope(spec.model_dump(mode="json", by_alias=True))
@@ -86,20 +196,31 @@ class RealTime:
             SELECT * FROM ({profiles_sql(spec, "$as_of", where=f"WHERE {members}")})
             WHERE part = (SELECT part FROM _target)"""
         self._events_slice_sql = (
-            f"SELECT {', '.join(_EVENT_FIELDS)}, CAST(floor(epoch(occurred_at)) AS BIGINT) AS ts, "
+            f"SELECT {', '.join(EVENT_FIELDS)}, CAST(floor(epoch(occurred_at)) AS BIGINT) AS ts, "
             "CAST(properties AS VARCHAR) AS properties FROM events "
             "WHERE CAST(floor(epoch(occurred_at)) AS BIGINT) <= $as_of "
             "AND (list_contains($contacts, contact_id) OR (contact_id IS NULL AND account_id = $part))"
         )
+        self._latest_sql = "SELECT CAST(floor(epoch(max(occurred_at))) AS BIGINT) FROM events"
 
     def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         cursor = self.ledger.con.execute(sql, params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
-    def state(self, contact_id: str, as_of: datetime | None = None) -> LeadState:
-        """The contact's state as of an instant (default now), from the ledger as it is."""
-        moment = int((as_of or datetime.now(UTC)).timestamp())
+    def slice(self, contact_id: str, moment: int) -> Slice:
+        """The contact's account slice as of ``moment``: from the cache when it still holds."""
+        generation = self.ledger.copy.generation
+        if self.slices is not None:
+            found = self.slices.get(contact_id, moment, generation)
+            if found is not None:
+                return found
+        piece = self._read(contact_id, moment)
+        if self.slices is not None and self.ledger.copy.generation == generation:
+            self.slices.put(piece, generation)
+        return piece
+
+    def _read(self, contact_id: str, moment: int) -> Slice:
         found = self._rows(self._profiles_slice_sql, {"contact": contact_id, "as_of": moment})
         if not any(r["contact_id"] == contact_id for r in found):
             raise AccordError(
@@ -113,15 +234,16 @@ class RealTime:
         }
         account_of = {r["contact_id"]: r["account_id"] for r in found}
         params = {"as_of": moment, "contacts": sorted(profiles), "part": part}
-        events = [
-            Event(
-                ts=int(r["ts"]),
-                props=json.loads(r["properties"]) if r["properties"] else {},
-                **{name: r[name] for name in _EVENT_FIELDS},
-            )
-            for r in self._rows(self._events_slice_sql, params)
-        ]
-        result = self.evaluator.evaluate(contact_id, profiles, account_of, events, moment)
+        latest = self.ledger.con.execute(self._latest_sql).fetchall()[0][0]
+        events = [event_of(r) for r in self._rows(self._events_slice_sql, params)]
+        open_ended = latest is None or int(latest) <= moment
+        return Slice(part, profiles, account_of, events, moment, open_ended)
+
+    def state(self, contact_id: str, as_of: datetime | None = None) -> LeadState:
+        """The contact's state as of an instant (default now), from the ledger as it is."""
+        moment = int((as_of or datetime.now(UTC)).timestamp())
+        piece = self.slice(contact_id, moment)
+        result = self.evaluator.evaluate(contact_id, piece.profiles, piece.account_of, piece.events, moment)
         now = result.points[-1]
         drivers = [
             {"contact_id": contact_id, "rank": rank, "component": d.component, "key": d.key,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -97,6 +98,13 @@ class WorkingCopy:
     seen: int = -1  # the PostgreSQL change counter the copy was loaded at (or last written)
     declared: set[str] = field(default_factory=set)  # tables the migrations create, not derived ones
     lock: threading.RLock = field(default_factory=threading.RLock)
+    generation: int = 0  # committed transactions on this database by this process, reloads included
+    _bump: threading.Lock = field(default_factory=threading.Lock)
+
+    def committed(self) -> None:
+        """One more transaction landed: what was read before it may be stale (see engine.realtime)."""
+        with self._bump:
+            self.generation += 1
 
 
 class Ledger:
@@ -231,14 +239,16 @@ class Ledger:
         return applied
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, facts: bool = True) -> Iterator[None]:
         """One write: DuckDB and, when PostgreSQL is the store, PostgreSQL too, committed first.
 
         With PostgreSQL the change counter is locked first, so writers take turns, and a working copy
         another writer has made stale is reloaded before this write computes anything from it.
+        ``facts=False`` promises the write leaves events, contacts and accounts alone, so caches of
+        them (engine.realtime) stay valid: the audit log is written on every API request.
         """
         if self.pg is None:
-            with self._duckdb_transaction():
+            with self._duckdb_transaction(facts=facts):
                 yield
             return
         with self.copy.lock:
@@ -246,7 +256,7 @@ class Ledger:
             try:
                 if counter != self.copy.seen:
                     self._load()
-                with self._duckdb_transaction():
+                with self._duckdb_transaction(facts=facts):
                     yield
                     _fault("before_postgres_commit")
                     self.copy.seen = self.pg.commit()
@@ -255,7 +265,7 @@ class Ledger:
                 raise
 
     @contextmanager
-    def _duckdb_transaction(self) -> Iterator[None]:
+    def _duckdb_transaction(self, *, facts: bool = True) -> Iterator[None]:
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield
@@ -263,6 +273,8 @@ class Ledger:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+        if facts:
+            self.copy.committed()
 
     # ---- PostgreSQL: the working copy and replication ----------------------------------------
 
@@ -362,7 +374,7 @@ class Ledger:
         The same SQL runs on both; DuckDB's ``?`` placeholders become psycopg's ``%s`` unless
         ``pg_statement`` gives PostgreSQL its own text (for SQL the two dialects spell differently).
         """
-        with self.transaction():
+        with self.transaction(facts=_FACT_TABLES.search(statement) is not None):
             self.con.execute(statement, params or [])
             if self.pg is not None:
                 self.pg.execute(pg_statement or statement.replace("?", "%s"), params or [])
@@ -580,6 +592,10 @@ class Ledger:
                 json.dumps(batch.notes + result.notes),
             ],
         )
+
+
+_FACT_TABLES = re.compile(r"\b(events|contacts|accounts)\b", re.IGNORECASE)
+"""What a write must name to make cached account slices stale (see WorkingCopy.generation)."""
 
 
 def _lit(value: str) -> str:

@@ -66,7 +66,8 @@ class HostedWorkspace(Workspace):
 
                 raise WorkspaceError(f"{self.root} was closed", hint="restart `accord serve`")
             if self._main.pg is None:
-                return Ledger(self.ledger_path, self._main.con.cursor())
+                # one WorkingCopy for every cursor: its generation tells caches about each write
+                return Ledger(self.ledger_path, self._main.con.cursor(), copy=self._main.copy)
             pg = self._idle.pop() if self._idle else None
         if pg is None:
             pg = self._connect()

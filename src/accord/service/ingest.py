@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from accord.domain.clocks import Clock, Clocks, Happening
-from accord.engine.realtime import LeadState, RealTime
+from accord.engine.realtime import EVENT_FIELDS, LeadState, RealTime, SliceCache, event_of
 from accord.errors import AccordError
 from accord.handoffs.view import HandoffView
 from accord.ledger.imports import Stager
@@ -140,18 +140,23 @@ def ingest(
         if fresh:  # all-duplicate requests write nothing, not even an import row
             stamp = datetime.now(UTC)
             import_id = f"api_{stamp:%Y%m%dT%H%M%S%f}"
+            before = ledger.copy.generation
             ledger.commit(batch, import_id, stamp)
+            after = ledger.copy.generation
             # With PostgreSQL another server may have stored some of these ids between the look-up
             # above and the commit (which reloads and skips them): what this commit wrote is the truth.
-            existing.update(
-                (eid, digest)
-                for eid, digest, by in ledger.con.execute(
-                    "SELECT event_id, content_hash, import_id FROM events WHERE event_id IN "
-                    f"({', '.join('?' for _ in fresh)})",
-                    fresh,
-                ).fetchall()
-                if by != import_id
+            cursor = ledger.con.execute(
+                f"SELECT {', '.join(EVENT_FIELDS)}, content_hash, import_id, "
+                "CAST(floor(epoch(occurred_at)) AS BIGINT) AS ts, CAST(properties AS VARCHAR) AS properties "
+                f"FROM events WHERE event_id IN ({', '.join('?' for _ in fresh)})",
+                fresh,
             )
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+            existing.update((r["event_id"], r["content_hash"]) for r in rows if r["import_id"] != import_id)
+            if isinstance(ws, HostedWorkspace):
+                stored = [event_of(r) for r in rows if r["import_id"] == import_id]
+                _pool(ws).slices.appended(stored, before, after)
     timings["commit"] = time.perf_counter() - clock
     by_row = {int(r["_row"]): r for r in staged}
     first_of: dict[str, int] = {}
@@ -210,6 +215,7 @@ class RealTimePool:
 
     def __init__(self, ws: HostedWorkspace, size: int = 2) -> None:
         self.ws, self.size = ws, size
+        self.slices = SliceCache()  # shared by the instances; ingest tells it what it stored
         self.free: list[tuple[Ledger, RealTime]] = []
         self.made = 0
         self.cond = threading.Condition()
@@ -225,7 +231,7 @@ class RealTimePool:
         if pair is None:
             ledger = self.ws.ledger()
             try:
-                pair = (ledger, RealTime(ledger, self.ws.spec))
+                pair = (ledger, RealTime(ledger, self.ws.spec, self.slices))
             except BaseException:
                 ledger.close()
                 with self.cond:
@@ -246,16 +252,20 @@ class RealTimePool:
             self.free.clear()
 
 
+def _pool(ws: HostedWorkspace) -> RealTimePool:
+    key = f"realtime:{spec_hash(ws.spec)}"
+    with _POOLS:
+        pool = ws.cache.get(key)
+        if pool is None:
+            pool = ws.cache[key] = RealTimePool(ws)
+    return pool
+
+
 @contextmanager
 def realtime(ws: Workspace) -> Iterator[RealTime]:
     """A compiled real-time evaluator for the workspace's current spec."""
     if isinstance(ws, HostedWorkspace):
-        key = f"realtime:{spec_hash(ws.spec)}"
-        with _POOLS:
-            pool = ws.cache.get(key)
-            if pool is None:
-                pool = ws.cache[key] = RealTimePool(ws)
-        with pool.acquire() as rt:
+        with _pool(ws).acquire() as rt:
             yield rt
         return
     with ws.ledger() as ledger:

@@ -1,0 +1,143 @@
+"""A server's cached account slices give the same decisions as reading the ledger afresh.
+
+The server keeps each account's profiles and events between decisions (engine.realtime.SliceCache)
+and adds what its own ingests store; these tests drive a held workspace through ingests of every
+kind (a known contact, one that changes account, a new contact, an account-level event, a late
+event) and through writes that are not ingests, and after each compare the cached decision with one
+read straight from the ledger.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accord import service
+from accord.engine.realtime import LeadState, RealTime
+from accord.service.hosted import HostedWorkspace
+from accord.service.ingest import ingest, realtime
+from accord.service.keys import record_audit
+
+AS_OF = datetime(2026, 11, 2, 12, tzinfo=UTC)
+KINDS = ["page_view", "pricing_view", "email_click", "demo_request", "webinar_attended"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("slices") / "ws"
+    service.build_demo(root, contacts=60, seed=11, as_of=AS_OF)
+    return root
+
+
+@pytest.fixture
+def held(demo: Path, tmp_path: Path) -> Iterator[HostedWorkspace]:
+    root = tmp_path / "ws"
+    shutil.copytree(demo, root)
+    ws = HostedWorkspace(root)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+class Fresh:
+    """Decisions read straight from the ledger every time (no slice cache)."""
+
+    def __init__(self, ws: HostedWorkspace) -> None:
+        self.ledger = ws.ledger(read_only=True)
+        self.rt = RealTime(self.ledger, ws.spec)
+
+    def __call__(self, contact: str, now: datetime) -> LeadState:
+        return self.rt.state(contact, now)
+
+
+def cached(ws: HostedWorkspace, contact: str, now: datetime) -> LeadState:
+    with realtime(ws) as rt:
+        assert rt.slices is not None
+        return rt.state(contact, now)
+
+
+def members(ws: HostedWorkspace) -> list[tuple[str, str | None]]:
+    with ws.ledger(read_only=True) as ledger:
+        rows = ledger.con.execute("SELECT contact_id, account_id FROM contacts ORDER BY 1").fetchall()
+    return [(str(c), a) for c, a in rows]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cached_decisions_equal_fresh_ones_through_every_kind_of_write(
+    held: HostedWorkspace, seed: int
+) -> None:
+    rng = random.Random(seed)
+    fresh = Fresh(held)
+    people = members(held)
+    accounts = sorted({a for _, a in people if a})
+    now = AS_OF
+    touched: list[str] = [c for c, _ in rng.sample(people, 6)]
+    newcomers: list[str] = []
+    by_account = {a: [c for c, b in people if b == a] for a in accounts}
+    for c in touched:  # warm the cache
+        assert cached(held, c, now) == fresh(c, now)
+    for step in range(30):
+        now += timedelta(seconds=rng.choice([0, 1, 30, 600]))
+        contact, account = rng.choice(people)
+        kind = rng.choice(["known", "known", "moves", "new", "account", "late", "audit", "record"])
+        event: dict[str, Any] = {
+            "event_id": f"s{seed}-{step}",
+            "occurred_at": now - timedelta(seconds=rng.choice([0, 5, 3600])),
+            "type": rng.choice(KINDS),
+            "contact_id": contact,
+            "account_id": account,
+            "source": "web",
+            "topic": "pricing",
+            "properties": {"url": "/pricing"},
+        }
+        if kind == "moves":
+            event["account_id"] = rng.choice([a for a in accounts if a != account] or accounts)
+            if newcomers and rng.random() < 0.5:  # one known only from events: it really moves
+                event["contact_id"] = rng.choice(newcomers)
+        elif kind == "new":
+            event["contact_id"] = f"new-{seed}-{step}"
+            event["account_id"] = rng.choice(accounts)
+            newcomers.append(event["contact_id"])
+        elif kind == "account":
+            event["contact_id"] = None
+        elif kind == "late":
+            event["occurred_at"] = now - timedelta(days=rng.choice([3, 40]))
+        if kind == "audit":  # written on every API request: must not make slices stale, nor wrong
+            record_audit(held, at=now, principal=None, method="POST", path="/x", status=200)
+        elif kind == "record":  # a fact changed outside an ingest: the cache must let go
+            with held.ledger() as ledger:
+                ledger.execute_write(
+                    "UPDATE contacts SET seniority = ? WHERE contact_id = ?",
+                    [rng.choice(["vp", "manager", "c_level"]), contact],
+                )
+        else:
+            result = ingest(held, [event], now=now, decide=False)
+            assert [i.status for i in result.items] == ["stored"]
+            if event["contact_id"]:
+                touched.append(event["contact_id"])
+        # the account the event names: its members' account-wide features and committee changed
+        teammates = by_account.get(event["account_id"], [])[:3] + newcomers[-2:]
+        for c in {*touched[-3:], *teammates, *(c for c, _ in rng.sample(people, 2))}:
+            assert cached(held, c, now) == fresh(c, now), (step, kind, c)
+
+
+def test_ingest_feeds_the_cache_instead_of_emptying_it(held: HostedWorkspace) -> None:
+    """After an ingest the contact's slice is still cached, with the new event in it."""
+    contact, account = members(held)[0]
+    cached(held, contact, AS_OF)
+    event = {"event_id": "feed-1", "occurred_at": AS_OF, "type": "pricing_view",
+             "contact_id": contact, "account_id": account, "source": "web"}  # fmt: skip
+    ingest(held, [event], now=AS_OF, decide=False)
+    with realtime(held) as rt:
+        assert rt.slices is not None
+        generation = rt.ledger.copy.generation
+        piece = rt.slices.get(contact, int(AS_OF.timestamp()), generation)
+    assert piece is not None
+    assert "feed-1" in {e.event_id for e in piece.events}
