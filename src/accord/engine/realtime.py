@@ -60,6 +60,20 @@ class LeadState:
     spec_version: str = ""
 
 
+EVENT_SELECT = (
+    f"{', '.join(EVENT_FIELDS)}, CAST(floor(epoch(occurred_at)) AS BIGINT) AS ts, "
+    "CAST(properties AS VARCHAR) AS properties"
+)
+"""The events-table columns :func:`event_of` reads, as a SELECT list."""
+
+
+def fetch_rows(con: Any, sql: str, params: Any) -> list[dict[str, Any]]:
+    """Rows keyed by column name, so :func:`event_of` reads a slice and an ingest's stored events alike."""
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
 def event_of(row: Mapping[str, Any]) -> Event:
     """An events-table row (``ts`` in epoch seconds, properties as JSON text) as the evaluator reads it."""
     text = row.get("properties")
@@ -77,7 +91,10 @@ class Slice:
     events: list[Event]
     read_at: int  # the instant it was read as of
     open_ended: bool  # nothing in the ledger was later than read_at: it holds for any later instant
-    ids: set[str] = field(default_factory=set)
+    ids: set[str] = field(init=False)  # of events, so an event added twice counts once
+
+    def __post_init__(self) -> None:
+        self.ids = {e.event_id for e in self.events}
 
     def holds_at(self, moment: int) -> bool:
         return moment == self.read_at or (self.open_ended and moment > self.read_at)
@@ -116,7 +133,6 @@ class SliceCache:
             if generation != self.generation:
                 return  # read before a write this cache has already seen, or after one it has not
             self._drop(piece.part)
-            piece.ids = {e.event_id for e in piece.events}
             self._parts[piece.part] = piece
             for contact in piece.profiles:
                 self._by_contact[contact] = piece
@@ -196,17 +212,14 @@ class RealTime:
             SELECT * FROM ({profiles_sql(spec, "$as_of", where=f"WHERE {members}")})
             WHERE part = (SELECT part FROM _target)"""
         self._events_slice_sql = (
-            f"SELECT {', '.join(EVENT_FIELDS)}, CAST(floor(epoch(occurred_at)) AS BIGINT) AS ts, "
-            "CAST(properties AS VARCHAR) AS properties FROM events "
+            f"SELECT {EVENT_SELECT} FROM events "
             "WHERE CAST(floor(epoch(occurred_at)) AS BIGINT) <= $as_of "
             "AND (list_contains($contacts, contact_id) OR (contact_id IS NULL AND account_id = $part))"
         )
         self._latest_sql = "SELECT CAST(floor(epoch(max(occurred_at))) AS BIGINT) FROM events"
 
     def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        cursor = self.ledger.con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        return fetch_rows(self.ledger.con, sql, params)
 
     def slice(self, contact_id: str, moment: int) -> Slice:
         """The contact's account slice as of ``moment``: from the cache when it still holds."""

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from accord.domain.clocks import Clock, Clocks, Happening
-from accord.engine.realtime import EVENT_FIELDS, LeadState, RealTime, SliceCache, event_of
+from accord.engine.realtime import EVENT_SELECT, LeadState, RealTime, SliceCache, event_of, fetch_rows
 from accord.errors import AccordError
 from accord.handoffs.view import HandoffView
 from accord.ledger.imports import Stager
@@ -145,14 +145,12 @@ def ingest(
             after = ledger.copy.generation
             # With PostgreSQL another server may have stored some of these ids between the look-up
             # above and the commit (which reloads and skips them): what this commit wrote is the truth.
-            cursor = ledger.con.execute(
-                f"SELECT {', '.join(EVENT_FIELDS)}, content_hash, import_id, "
-                "CAST(floor(epoch(occurred_at)) AS BIGINT) AS ts, CAST(properties AS VARCHAR) AS properties "
-                f"FROM events WHERE event_id IN ({', '.join('?' for _ in fresh)})",
+            rows = fetch_rows(
+                ledger.con,
+                f"SELECT {EVENT_SELECT}, content_hash, import_id FROM events "
+                f"WHERE event_id IN ({', '.join('?' for _ in fresh)})",
                 fresh,
             )
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
             existing.update((r["event_id"], r["content_hash"]) for r in rows if r["import_id"] != import_id)
             if isinstance(ws, HostedWorkspace):
                 stored = [event_of(r) for r in rows if r["import_id"] == import_id]
