@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec
 
@@ -45,6 +46,16 @@ def report(exc: AccordError) -> None:
         err.print(
             f"[red]error:[/red] {line}" if not line.startswith(" ") else line, markup=True, soft_wrap=True
         )
+
+
+def parse_day(text: str | None, flag: str) -> date | None:
+    """A --flag's YYYY-MM-DD value; a wrong one is an error naming the flag, not a traceback."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise AccordError(f"{flag} '{text}' is not a date", hint="write it as YYYY-MM-DD") from None
 
 
 def handled(fn: Callable[P, None]) -> Callable[P, None]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,8 +12,7 @@ import typer
 from rich.table import Table
 
 from accord import service
-from accord.cli.app import WorkspaceOpt, app, handled, out, progress_bar
-from accord.errors import AccordError
+from accord.cli.app import WorkspaceOpt, app, handled, out, parse_day, progress_bar
 from accord.governance.calibrate import Calibration, Check, Options, calibrate, submit
 
 
@@ -22,15 +20,6 @@ class CalibrateFormat(StrEnum):
     text = "text"
     json = "json"
     md = "md"
-
-
-def _date(text: str | None, flag: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise AccordError(f"{flag} '{text}' is not a date", hint="write it as YYYY-MM-DD") from None
 
 
 def _auc(x: float | None) -> str:
@@ -168,8 +157,8 @@ def calibrate_cmd(
         horizon_days=horizon,
         every_days=every,
         holdout_days=holdout_days,
-        holdout_from=_date(holdout_from, "--holdout-from"),
-        train_until=_date(train_until, "--train-until"),
+        holdout_from=parse_day(holdout_from, "--holdout-from"),
+        train_until=parse_day(train_until, "--train-until"),
         target=target,
         l2=l2,
     )

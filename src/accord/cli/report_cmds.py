@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from accord import service
-from accord.cli.app import WorkspaceOpt, app, handled, out
+from accord.cli.app import WorkspaceOpt, app, handled, out, parse_day
 from accord.errors import AccordError
 from accord.reports.base import Filters, Report, fmt
 from accord.reports.registry import REPORTS
@@ -29,12 +29,9 @@ class Format(StrEnum):
 
 def _day(text: str | None, flag: str, zone: ZoneInfo, *, end: bool = False) -> int | None:
     """A calendar day in the workspace's time zone; --to is inclusive, so it ends at the next midnight."""
-    if text is None:
+    day = parse_day(text, flag)
+    if day is None:
         return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise AccordError(f"{flag} '{text}' is not a date", hint="write it as YYYY-MM-DD") from None
     if end:
         day += timedelta(days=1)
     return int(datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).timestamp())

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from accord import service
-from accord.cli.app import WorkspaceOpt, app, handled, out
+from accord.cli.app import WorkspaceOpt, app, handled, out, parse_day
 from accord.domain.reviews import QUESTIONS
 from accord.errors import AccordError
 
@@ -26,15 +26,6 @@ def _instant(text: str | None, flag: str) -> datetime | None:
     from accord.cli.derive_cmds import parse_instant
 
     return parse_instant(text, flag)
-
-
-def _day(text: str | None, flag: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise AccordError(f"{flag} '{text}' is not a date", hint="write it as YYYY-MM-DD") from None
 
 
 @app.command()
@@ -231,7 +222,7 @@ def interview(
         extra = {k: v or loaded.get(k) for k, v in extra.items()}
     if not extra["by"]:
         raise AccordError("who interviewed the buyer?", hint="add --by PERSON")
-    day = extra["on"] if isinstance(extra["on"], date) else _day(extra["on"], "--on")
+    day = extra["on"] if isinstance(extra["on"], date) else parse_day(extra["on"], "--on")
     result = record_interview(
         ws, opportunity, by=extra["by"], answers=answers, area=extra["area"], role=extra["role"], on=day
     )
