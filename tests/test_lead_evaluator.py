@@ -96,3 +96,27 @@ def test_an_evaluator_resuming_from_earlier_calls_equals_a_fresh_one(
         got = reused.evaluate(cid, profiles, account_of, events, as_of)
         want = LeadEvaluator(spec).evaluate(cid, profiles, account_of, events, as_of)
         assert got == want, cid
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledger=ledgers(), seed=st.integers(0, 2**16))
+def test_an_evaluator_fed_a_growing_stream_equals_a_fresh_one(
+    starter_spec: Spec, ledger: Ledgerish, seed: int
+) -> None:
+    """Events arrive a few at a time, in any order, each time as a new list holding the earlier
+    objects and the new ones, as the server's slice cache hands them out: the kept views and indexes
+    extended by the new events alone must equal an evaluation from scratch."""
+    contacts, accounts, events, as_of = ledger
+    rng = random.Random(seed)
+    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
+    account_of, profiles = resolve_profiles(spec := starter_spec, contacts, accounts, live)
+    if not profiles:
+        return
+    arrived = rng.sample(events, len(events))  # arrival order is not time order
+    reused = LeadEvaluator(spec)
+    stream: list[Event] = []
+    while len(stream) < len(arrived):
+        stream = [*stream, *arrived[len(stream) : len(stream) + rng.randint(1, 3)]]
+        for cid in rng.sample(sorted(profiles), min(2, len(profiles))):
+            got = reused.evaluate(cid, profiles, account_of, stream, as_of)
+            assert got == LeadEvaluator(spec).evaluate(cid, profiles, account_of, stream, as_of), cid

@@ -257,7 +257,7 @@ class RealTime:
         moment = int((as_of or datetime.now(UTC)).timestamp())
         piece = self.slice(contact_id, moment)
         result = self.evaluator.evaluate(contact_id, piece.profiles, piece.account_of, piece.events, moment)
-        now = result.points[-1]
+        now = result.last
         drivers = [
             {"contact_id": contact_id, "rank": rank, "component": d.component, "key": d.key,
              "label": d.label, "points": d.points, "count": d.count, "last_ts": d.last_ts,
