@@ -14,6 +14,7 @@ business time walks whole days and intervals: O(days), never O(minutes).
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -113,6 +114,24 @@ class BusinessCalendar:
                 off.update(found.keys())
         return cls(calendar.timezone, calendar.weekly(), frozenset(off))
 
+    @classmethod
+    def shared(cls, calendar: Calendar, years: range) -> BusinessCalendar:
+        """:meth:`from_spec`, built once per calendar definition and span and then shared.
+
+        Building the holiday table takes milliseconds, which a real-time decision cannot spend on
+        every request; a calendar never changes once built (its day cache only fills in).
+        """
+        key = (calendar.model_dump_json(), years.start, years.stop)
+        with _SHARED_LOCK:
+            found = _SHARED.get(key)
+        if found is None:
+            found = cls.from_spec(calendar, years=years)
+            with _SHARED_LOCK:
+                _SHARED[key] = found
+                while len(_SHARED) > 32:
+                    _SHARED.pop(next(iter(_SHARED)))
+        return found
+
     @property
     def zone(self) -> ZoneInfo:
         return _zone(self.zone_name)
@@ -194,3 +213,7 @@ class BusinessCalendar:
                 if s < e:
                     total += e - s
         return total
+
+
+_SHARED: dict[tuple[str, int, int], BusinessCalendar] = {}
+_SHARED_LOCK = threading.Lock()

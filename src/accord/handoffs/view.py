@@ -53,7 +53,7 @@ class HandoffView:
         if cid not in self._calendars:
             year = datetime.fromtimestamp(self.as_of, UTC).year
             years = range(year - 12, year + 3)
-            self._calendars[cid] = BusinessCalendar.from_spec(self.spec.calendars[cid], years=years)
+            self._calendars[cid] = BusinessCalendar.shared(self.spec.calendars[cid], years)
         return self._calendars[cid]
 
     @cached_property
