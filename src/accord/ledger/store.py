@@ -57,6 +57,11 @@ class Reject:
     reason: str
 
 
+SMALL_BATCH = 2000
+"""Up to this many staged events, a commit looks their ids up in the primary-key index; above it, one
+join over the events table is cheaper than that many look-ups. Both give the same result."""
+
+
 @dataclass
 class Batch:
     """Rows staged from one file, already typed and checked, ready to commit."""
@@ -422,7 +427,7 @@ class Ledger:
         try:
             with self.transaction():
                 if batch.kind == "events":
-                    self._append_events("staged_rows", import_id, result, count_as_rows=True)
+                    self._append_events("staged_rows", batch.rows, import_id, result, count_as_rows=True)
                 else:
                     staged = "staged_rows"
                     if batch.provided is not None:
@@ -433,7 +438,9 @@ class Ledger:
                         )
                     self._upsert(table, import_id, result, staged)
                     if batch.events is not None:
-                        self._append_events("staged_events", import_id, result, count_as_rows=False)
+                        self._append_events(
+                            "staged_events", batch.events, import_id, result, count_as_rows=False
+                        )
                 _fault("before_commit")
                 self._log(batch, result, started_at, rejects_file)
                 # Everything this commit wrote carries its import id: exactly those rows go to PostgreSQL.
@@ -524,12 +531,21 @@ class Ledger:
         )
 
     def _append_events(
-        self, staged: str, import_id: str, result: CommitResult, *, count_as_rows: bool
+        self, staged: str, rows: pa.Table, import_id: str, result: CommitResult, *, count_as_rows: bool
     ) -> None:
-        conflicts = self.con.execute(
-            f"SELECT s._row, s.event_id FROM {staged} s JOIN events e USING (event_id) "
-            "WHERE e.content_hash <> s.content_hash ORDER BY s._row"
-        ).fetchall()
+        small = rows.num_rows <= SMALL_BATCH
+        if small:  # look the ids up in the primary-key index instead of joining all events
+            mine = list(
+                zip(*(rows[c].to_pylist() for c in ("_row", "event_id", "content_hash")), strict=True)
+            )
+            stored = self._stored_hashes([eid for _, eid, _ in mine])
+            conflicts = [(row, eid) for row, eid, h in mine if eid in stored and stored[eid] != h]
+            conflicts.sort()
+        else:
+            conflicts = self.con.execute(
+                f"SELECT s._row, s.event_id FROM {staged} s JOIN events e USING (event_id) "
+                "WHERE e.content_hash <> s.content_hash ORDER BY s._row"
+            ).fetchall()
         if count_as_rows:
             for row, event_id in conflicts:
                 result.rejects.append(
@@ -547,19 +563,28 @@ class Ledger:
                 f"{len(conflicts)} events these rows imply are already stored with other content and were "
                 f"kept as first stored (events are append-only): {shown}"
             )
-        dup = self.con.execute(
-            f"SELECT count(*) FROM {staged} s JOIN events e USING (event_id) "
-            "WHERE e.content_hash = s.content_hash"
-        ).fetchall()[0]
-        n_dup = int(dup[0]) if dup else 0
         cols = [c.name for c in TABLES["events"].columns] + ["properties"]
-        _fault("before_events")
-        inserted = self.con.execute(
+        insert = (
             f"INSERT INTO events ({', '.join(cols)}, content_hash, import_id, ingested_at) "
             f"SELECT {', '.join('s.' + c for c in cols)}, s.content_hash, ?, ? FROM {staged} s "
-            "ANTI JOIN events e USING (event_id)",
-            [import_id, _now()],
-        ).fetchall()[0]
+        )
+        if small:
+            n_dup = sum(1 for _, eid, h in mine if stored.get(eid) == h)
+            fresh = [eid for _, eid, _ in mine if eid not in stored]
+            _fault("before_events")
+            inserted = self.con.execute(
+                insert + "WHERE list_contains(?, s.event_id)", [import_id, _now(), fresh]
+            ).fetchall()[0]
+        else:
+            dup = self.con.execute(
+                f"SELECT count(*) FROM {staged} s JOIN events e USING (event_id) "
+                "WHERE e.content_hash = s.content_hash"
+            ).fetchall()[0]
+            n_dup = int(dup[0]) if dup else 0
+            _fault("before_events")
+            inserted = self.con.execute(
+                insert + "ANTI JOIN events e USING (event_id)", [import_id, _now()]
+            ).fetchall()[0]
         n_new = int(inserted[0]) if inserted else 0
         _fault("after_events")
         if count_as_rows:
@@ -567,6 +592,16 @@ class Ledger:
             result.duplicates += n_dup
         else:
             result.events_written += n_new
+
+    def _stored_hashes(self, ids: list[str]) -> dict[str, str]:
+        """The content hash of each of these event ids the ledger holds (an index look-up)."""
+        if not ids:
+            return {}
+        found = self.con.execute(
+            f"SELECT event_id, content_hash FROM events WHERE event_id IN ({', '.join('?' for _ in ids)})",
+            ids,
+        ).fetchall()
+        return {str(eid): str(h) for eid, h in found}
 
     def _log(
         self, batch: Batch, result: CommitResult, started_at: datetime, rejects_file: str | None
