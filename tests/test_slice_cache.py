@@ -141,3 +141,81 @@ def test_ingest_feeds_the_cache_instead_of_emptying_it(held: HostedWorkspace) ->
         piece = rt.slices.get(contact, int(AS_OF.timestamp()), generation)
     assert piece is not None
     assert "feed-1" in {e.event_id for e in piece.events}
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_routing_previews_with_kept_rep_loads_equal_recounted_ones(held: HostedWorkspace, seed: int) -> None:
+    """The reps' loads a routing preview reads are kept between requests (service.ingest.RepsCache):
+    through ingests that assign, accept or only show interest, and through other writes, every
+    decision equals one whose loads were counted again from the ledger."""
+    from accord.service.ingest import _pool, decisions
+
+    rng = random.Random(seed)
+    people = [c for c, _ in members(held)]
+    reps = ["sam", "lee", "ana"]  # the load-balanced team
+    now = AS_OF
+    hot = rng.sample(people, 12)  # strong interest over three days: several reach Tier 1 unowned
+    steps = [("demo_request", 2), ("pricing_view", 1), ("webinar_attended", 0), ("pricing_view", 0)]
+    ingest(held, [
+        {"event_id": f"hot-{seed}-{i}-{j}", "occurred_at": now - timedelta(days=days, hours=1), "type": kind,
+         "contact_id": c, "source": "web", "topic": "pricing", "properties": {"url": "/pricing"}}
+        for i, c in enumerate(hot) for j, (kind, days) in enumerate(steps)
+    ], now=now, decide=False)  # fmt: skip
+    service.run_derive(held, as_of=now)  # they join the Tier 1 queue: assigning them loads a rep
+    people = hot + rng.sample(people, 8)
+    previews = 0
+    for step in range(25):
+        if rng.random() < 0.3:
+            now += timedelta(minutes=rng.choice([1, 30]))
+        kind = rng.choice(["interest", "interest", "assigned", "accepted", "record"])
+        contact = rng.choice(hot if kind in ("assigned", "accepted") else people)
+        if kind == "record":
+            with held.ledger() as ledger:
+                ledger.execute_write(
+                    "UPDATE contacts SET seniority = ? WHERE contact_id = ?", ["vp", contact]
+                )
+        else:
+            event = {
+                "event_id": f"r{seed}-{step}",
+                "occurred_at": now - timedelta(seconds=5),
+                "type": "pricing_view" if kind == "interest" else kind,
+                "contact_id": contact,
+                "actor_id": None if kind == "interest" else rng.choice(reps),
+                "source": "web",
+                "topic": "pricing",
+            }
+            ingest(held, [event], now=now, decide=False)
+        asked = rng.sample(people, 8)
+        kept = decisions(held, asked, now)
+        _pool(held).reps.key = None  # forget the loads: the next decisions count them again
+        assert kept == decisions(held, asked, now), (step, kind)
+        previews += sum(1 for d in kept if d["route"]["status"] == "would_assign")
+    assert previews > 0  # the loads were read at all
+
+
+def test_an_assignment_ingested_changes_the_next_routing_preview(held: HostedWorkspace) -> None:
+    """Kept loads must not outlive an ingested assignment: the rep who just took leads is not the
+    one the next preview picks, exactly as when the loads are counted again."""
+    from accord.service.ingest import _pool, decisions
+
+    people = [c for c, _ in members(held)]
+    now = AS_OF
+    steps = [("demo_request", 2), ("pricing_view", 1), ("webinar_attended", 0), ("pricing_view", 0)]
+    ingest(held, [
+        {"event_id": f"hot-{i}-{j}", "occurred_at": now - timedelta(days=days, hours=1), "type": kind,
+         "contact_id": c, "source": "web", "topic": "pricing", "properties": {"url": "/pricing"}}
+        for i, c in enumerate(people) for j, (kind, days) in enumerate(steps)
+    ], now=now, decide=False)  # fmt: skip
+    service.run_derive(held, as_of=now)
+    first = [d for d in decisions(held, people[:25], now) if d["route"]["status"] == "would_assign"]
+    assert len(first) >= 3
+    busy = first[0]["route"]["owner"]
+    ingest(held, [
+        {"event_id": f"take-{d['contact_id']}", "occurred_at": now - timedelta(seconds=5), "type": "assigned",
+         "contact_id": d["contact_id"], "actor_id": busy, "source": "web"}
+        for d in first[1:3]
+    ], now=now, decide=False)  # fmt: skip
+    kept = decisions(held, [first[0]["contact_id"]], now)
+    _pool(held).reps.key = None
+    assert kept == decisions(held, [first[0]["contact_id"]], now)
+    assert kept[0]["route"]["owner"] != busy

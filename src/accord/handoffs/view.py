@@ -58,14 +58,7 @@ class HandoffView:
 
     @cached_property
     def clock_types(self) -> tuple[str, ...]:
-        types = set(HANDOFF_TYPES)
-        for sla in self.spec.slas.values():
-            if sla.start.event:
-                types.add(sla.start.event)
-            types.update(sla.stop.events)
-            if sla.cadence is not None:
-                types.update(sla.cadence.events)
-        return tuple(sorted(types))
+        return clock_types(self.spec)
 
     @cached_property
     def happenings(self) -> dict[str, list[Happening]]:
@@ -119,3 +112,15 @@ class HandoffView:
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
         ).fetchall()
         return bool(rows[0][0])
+
+
+def clock_types(spec: Spec) -> tuple[str, ...]:
+    """The event types handoffs and SLA clocks read: what may change an owner, a clock or a rep's load."""
+    types = set(HANDOFF_TYPES)
+    for sla in spec.slas.values():
+        if sla.start.event:
+            types.add(sla.start.event)
+        types.update(sla.stop.events)
+        if sla.cadence is not None:
+            types.update(sla.cadence.events)
+    return tuple(sorted(types))

@@ -20,14 +20,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.domain.clocks import Clock, Clocks, Happening
 from accord.engine.realtime import EVENT_SELECT, LeadState, RealTime, SliceCache, event_of, fetch_rows
 from accord.errors import AccordError
-from accord.handoffs.view import HandoffView
+from accord.handoffs.view import HandoffView, clock_types
 from accord.ledger.imports import Stager
 from accord.ledger.schema import TABLES
-from accord.ledger.store import Ledger
+from accord.ledger.store import Batch, Ledger, Reject
 from accord.service.hosted import HostedWorkspace, writing
 from accord.service.workspace import Workspace
 from accord.spec.load import spec_hash
@@ -125,36 +126,12 @@ def ingest(
     staged = batch.rows.select(["_row", "event_id", "content_hash"]).to_pylist()
     timings = {"stage": time.perf_counter() - clock}
     clock = time.perf_counter()
-    with writing(ws), ws.ledger() as ledger:
-        ids = [r["event_id"] for r in staged]
-        existing: dict[str, str] = {}
-        if ids:  # an IN list is answered from the primary-key index, not by scanning events
-            existing = dict(
-                ledger.con.execute(
-                    "SELECT event_id, content_hash FROM events WHERE event_id IN "
-                    f"({', '.join('?' for _ in ids)})",
-                    ids,
-                ).fetchall()
-            )
-        fresh = [r["event_id"] for r in staged if r["event_id"] not in existing]
-        if fresh:  # all-duplicate requests write nothing, not even an import row
-            stamp = datetime.now(UTC)
-            import_id = f"api_{stamp:%Y%m%dT%H%M%S%f}"
-            before = ledger.copy.generation
-            ledger.commit(batch, import_id, stamp)
-            after = ledger.copy.generation
-            # With PostgreSQL another server may have stored some of these ids between the look-up
-            # above and the commit (which reloads and skips them): what this commit wrote is the truth.
-            rows = fetch_rows(
-                ledger.con,
-                f"SELECT {EVENT_SELECT}, content_hash, import_id FROM events "
-                f"WHERE event_id IN ({', '.join('?' for _ in fresh)})",
-                fresh,
-            )
-            existing.update((r["event_id"], r["content_hash"]) for r in rows if r["import_id"] != import_id)
-            if isinstance(ws, HostedWorkspace):
-                stored = [event_of(r) for r in rows if r["import_id"] == import_id]
-                _pool(ws).slices.appended(stored, before, after)
+    pending = _Pending(batch, [str(r["event_id"]) for r in staged])
+    if isinstance(ws, HostedWorkspace):
+        _committer(ws).run(ws, pending)
+    else:
+        _commit_group(ws, [pending])
+    existing = pending.existing
     timings["commit"] = time.perf_counter() - clock
     by_row = {int(r["_row"]): r for r in staged}
     first_of: dict[str, int] = {}
@@ -201,7 +178,160 @@ def ingest(
     return result
 
 
+# ---- group commit -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    """One request's staged events waiting for a commit, and what the commit found."""
+
+    batch: Batch
+    ids: list[str]
+    existing: dict[str, str] = field(default_factory=dict)  # id -> hash stored before this request
+    done: bool = False
+    error: BaseException | None = None
+
+
+class _Committer:
+    """Commits the requests that arrive while a commit runs together, in the next one.
+
+    Each commit is a transaction of a handful of statements ending in a durable write; one commit for
+    every request that queued meanwhile lets single-event requests share that cost instead of queueing
+    for the lock one by one. Requests whose event ids overlap never share a commit (the later one waits
+    for the next), so every request's items read exactly as if the requests had committed one at a
+    time in arrival order.
+    """
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.queue: list[_Pending] = []
+        self.busy = False
+
+    def run(self, ws: Workspace, mine: _Pending) -> None:
+        with self.cond:
+            self.queue.append(mine)
+            while not mine.done:
+                if self.busy:
+                    self.cond.wait()
+                    continue
+                self.busy = True
+                group = self._take()
+                self.cond.release()
+                try:
+                    _commit_group(ws, group)
+                except BaseException as exc:  # every request of the group answers with the failure
+                    for pending in group:
+                        pending.error = exc
+                finally:
+                    self.cond.acquire()
+                    for pending in group:
+                        pending.done = True
+                    self.busy = False
+                    self.cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
+
+    def _take(self) -> list[_Pending]:
+        group: list[_Pending] = []
+        taken: set[str] = set()
+        for pending in list(self.queue):
+            if taken.isdisjoint(pending.ids) and len(group) < MAX_GROUP:
+                group.append(pending)
+                taken.update(pending.ids)
+                self.queue.remove(pending)
+        return group
+
+
+MAX_GROUP = 64
+"""Requests one commit takes at most (at most MAX_BATCH events each)."""
+
+
+def _committer(ws: HostedWorkspace) -> _Committer:
+    with _POOLS:
+        found = ws.cache.get("committer")
+        if found is None:
+            found = ws.cache["committer"] = _Committer()
+    return found
+
+
+def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
+    """Store what is new of every request in one transaction; tell each what was stored before."""
+    rows: list[pa.Table] = []
+    rejects: list[Reject] = []
+    offset = 0
+    for pending in group:  # row numbers stay distinct in the combined batch
+        part = pending.batch.rows
+        at = part.schema.get_field_index("_row")
+        rows.append(part.set_column(at, "_row", pc.add(part["_row"], offset)))
+        rejects += [Reject(r.row + offset, r.reason) for r in pending.batch.rejects]
+        offset += pending.batch.rows_read
+    batch = Batch(kind="events", rows=pa.concat_tables(rows), rejects=rejects, rows_read=offset, file="api")
+    ids = [eid for pending in group for eid in pending.ids]
+    with writing(ws), ws.ledger() as ledger:
+        existing: dict[str, str] = {}
+        if ids:  # an IN list is answered from the primary-key index, not by scanning events
+            existing = dict(
+                ledger.con.execute(
+                    "SELECT event_id, content_hash FROM events WHERE event_id IN "
+                    f"({', '.join('?' for _ in ids)})",
+                    ids,
+                ).fetchall()
+            )
+        fresh = [eid for eid in ids if eid not in existing]
+        if fresh:  # all-duplicate requests write nothing, not even an import row
+            stamp = datetime.now(UTC)
+            import_id = f"api_{stamp:%Y%m%dT%H%M%S%f}"
+            before = ledger.copy.generation
+            ledger.commit(batch, import_id, stamp)
+            after = ledger.copy.generation
+            # With PostgreSQL another server may have stored some of these ids between the look-up
+            # above and the commit (which reloads and skips them): what this commit wrote is the truth.
+            found = fetch_rows(
+                ledger.con,
+                f"SELECT {EVENT_SELECT}, content_hash, import_id FROM events "
+                f"WHERE event_id IN ({', '.join('?' for _ in fresh)})",
+                fresh,
+            )
+            existing.update((r["event_id"], r["content_hash"]) for r in found if r["import_id"] != import_id)
+            if isinstance(ws, HostedWorkspace):
+                stored = [event_of(r) for r in found if r["import_id"] == import_id]
+                pool = _pool(ws)
+                pool.slices.appended(stored, before, after)
+                pool.reps.appended([e.type for e in stored], before, after, pool.clock_types)
+    for pending in group:
+        pending.existing = {eid: existing[eid] for eid in pending.ids if eid in existing}
+
+
 # ---- decisions ------------------------------------------------------------------------------------
+
+
+class RepsCache:
+    """The reps' loads a routing preview reads, kept across requests while nothing they count changed.
+
+    They are counted from every contact's handoff and clock events and the derived Tier 1 queue: a
+    whole-ledger read of ~20 ms that a busy server would otherwise repeat for every routed lead. The
+    count is kept for one instant and one generation of the ledger; an ingest that stores no event of
+    a type clocks or handoffs read carries it to the next generation, any other write drops it.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.key: tuple[int, int] | None = None  # (as_of, generation)
+        self.value: dict[str, Any] | None = None
+
+    def get(self, as_of: int, generation: int) -> dict[str, Any] | None:
+        with self.lock:
+            return self.value if self.key == (as_of, generation) else None
+
+    def put(self, as_of: int, generation: int, value: dict[str, Any]) -> None:
+        with self.lock:
+            self.key, self.value = (as_of, generation), value
+
+    def appended(self, types: Sequence[str], before: int, after: int, counted: frozenset[str]) -> None:
+        """An ingest moved the ledger from ``before`` to ``after`` storing events of ``types``."""
+        with self.lock:
+            if self.key is not None and self.key[1] == before and counted.isdisjoint(types):
+                self.key = (self.key[0], after)
 
 
 class RealTimePool:
@@ -214,6 +344,8 @@ class RealTimePool:
     def __init__(self, ws: HostedWorkspace, size: int = 2) -> None:
         self.ws, self.size = ws, size
         self.slices = SliceCache()  # shared by the instances; ingest tells it what it stored
+        self.reps = RepsCache()
+        self.clock_types = frozenset(clock_types(ws.spec))
         self.free: list[tuple[Ledger, RealTime]] = []
         self.made = 0
         self.cond = threading.Condition()
@@ -287,7 +419,7 @@ def decisions(ws: Workspace, contacts: Sequence[str], now: datetime) -> list[dic
         # this request's contacts only: reading every contact's handoffs per request would grow
         # with the ledger; routing reads the whole picture (rep loads) only when it must assign
         view = HandoffView(ledger, ws.spec, int(moment.timestamp()), only=frozenset(contacts))
-        router = _Routing(ws, ledger, view)
+        router = _Routing(ws, ledger, view, _pool(ws).reps if isinstance(ws, HostedWorkspace) else None)
         for contact in contacts:
             state = states[contact]
             if isinstance(state, AccordError):
@@ -300,8 +432,10 @@ def decisions(ws: Workspace, contacts: Sequence[str], now: datetime) -> list[dic
 class _Routing:
     """Who owns a lead, or whom the tick would assign it to now, and the clocks that follow."""
 
-    def __init__(self, ws: Workspace, ledger: Ledger, view: HandoffView) -> None:
-        self.ws, self.ledger, self.view = ws, ledger, view
+    def __init__(
+        self, ws: Workspace, ledger: Ledger, view: HandoffView, shared: RepsCache | None = None
+    ) -> None:
+        self.ws, self.ledger, self.view, self.shared = ws, ledger, view, shared
         self.spec = ws.spec
         self.human = [m for m, d in self.spec.motions.items() if d.human]
         self._reps: dict[str, Any] | None = None
@@ -363,7 +497,6 @@ class _Routing:
     def _router_decision(self, state: LeadState) -> Any:
         from accord.domain.routing import Router
         from accord.engine.inputs import profiles_sql
-        from accord.handoffs.tick import rep_states
 
         spec, ledger = self.spec, self.ledger
         cursor = ledger.con.execute(
@@ -381,14 +514,28 @@ class _Routing:
             motion=state.motion, disposition=state.disposition, assigned=state.assigned, stage=state.stage,
         )  # fmt: skip
         if self._reps is None:
-            tier_one = self._tier_one() | {state.contact_id}
-            whole = HandoffView(self.ledger, spec, self.view.as_of)
-            self._reps = dict(rep_states(whole, tier_one))
+            self._reps = self._rep_loads()
         on = datetime.fromtimestamp(self.view.as_of, UTC).date()
         router = Router(spec)
         return router.route(
             state.contact_id, row, on=on, reps=self._reps, account_owner=row.get("_account_owner")
         )
+
+    def _rep_loads(self) -> dict[str, Any]:
+        """Every rep's open Tier 1 leads, latest assignment and hours, as the tick counts them.
+
+        The lead being routed adds nothing: a lead that reaches routing has no live assignment.
+        """
+        from accord.handoffs.tick import rep_states
+
+        generation = self.ledger.copy.generation
+        found = self.shared.get(self.view.as_of, generation) if self.shared is not None else None
+        if found is None:
+            whole = HandoffView(self.ledger, self.spec, self.view.as_of)
+            found = dict(rep_states(whole, self._tier_one()))
+            if self.shared is not None and self.ledger.copy.generation == generation:
+                self.shared.put(self.view.as_of, generation, found)
+        return found
 
     def _has_derived(self) -> bool:
         rows = self.ledger.con.execute(
