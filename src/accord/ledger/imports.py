@@ -260,26 +260,28 @@ class Stager:
         named = (
             "* REPLACE (coalesce(event_id, 'h:' || content_hash) AS event_id)" if kind == "events" else "*"
         )
-        digest, reasons = content_hash_sql(table), _reasons_sql(table)
+        digest = content_hash_sql(table)
+        checks = _rule_checks(table, parsed=False)  # '' when every rule holds
+        reasons = f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
         self.con.register("typed_in", data)
         try:
             checked = self.con.sql(f"""
                 WITH typed AS (
                     SELECT row_number() OVER () AS _row, * EXCLUDE ({extra}),
-                           coalesce({extra}, '{{}}')::JSON AS {extra}, []::VARCHAR[] AS _reasons
+                           coalesce({extra}, '{{}}')::JSON AS {extra}
                     FROM typed_in),
                 hashed AS (SELECT {named} FROM (SELECT *, {digest} AS content_hash FROM typed))
-                SELECT * REPLACE ({reasons} AS _reasons) FROM hashed ORDER BY _row""").to_arrow_table()
+                SELECT *, {reasons} AS _reason FROM hashed ORDER BY _row""").to_arrow_table()
         finally:
             self.con.unregister("typed_in")
         rejects: list[Reject] = []
         clashes: list[Reject] = []
         keep: list[bool] = []
         first: dict[Any, tuple[int, str]] = {}  # key -> (its first row, that row's content hash)
-        columns = ("_row", table.key, "content_hash", "_reasons")
-        for row, ident, digest_value, reasons in zip(*(checked[c].to_pylist() for c in columns), strict=True):
-            if reasons:
-                rejects.append(Reject(int(row), "; ".join(reasons)))
+        columns = ("_row", table.key, "content_hash", "_reason")
+        for row, ident, digest_value, reason in zip(*(checked[c].to_pylist() for c in columns), strict=True):
+            if reason:
+                rejects.append(Reject(int(row), reason))
                 keep.append(False)
                 continue
             seen = first.setdefault(ident, (int(row), digest_value))
@@ -527,21 +529,31 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _reasons_sql(table: Table) -> str:
-    """``_reasons`` with the record rules' complaints added: required values, an event's subject."""
-    checks = [
+def _rule_checks(table: Table, *, parsed: bool) -> list[str]:
+    """The record rules as SQL, each a complaint or NULL: required values, an event's subject.
+
+    ``parsed``: the values came from text, so a blank one may already be explained by a failed
+    parse in ``_reasons`` (then "empty" would be a second, wrong complaint); typed records never are.
+    """
+    checks = []
+    for c in table.required():
+        if table.kind == "events" and c == "event_id":
+            continue
         # a value that failed to parse is already explained; "empty" is only for blank cells
-        f"CASE WHEN {q(c)} IS NULL AND len(list_filter(_reasons, lambda r: "
-        f"starts_with(r, '{c} '''))) = 0 THEN '{c} is empty' END"
-        for c in table.required()
-        if not (table.kind == "events" and c == "event_id")
-    ]
+        unexplained = f" AND len(list_filter(_reasons, lambda r: starts_with(r, '{c} '''))) = 0"
+        checks.append(f"CASE WHEN {q(c)} IS NULL{unexplained if parsed else ''} THEN '{c} is empty' END")
     if table.kind == "events":
         checks.append(
             "CASE WHEN contact_id IS NULL AND account_id IS NULL AND opportunity_id IS NULL "
             f"AND type NOT IN ({', '.join(repr(t) for t in GOVERNANCE_EVENT_TYPES)}) "
             "THEN 'needs contact_id, account_id or opportunity_id' END"
         )
+    return checks
+
+
+def _reasons_sql(table: Table) -> str:
+    """``_reasons`` with the record rules' complaints added."""
+    checks = _rule_checks(table, parsed=True)
     if not checks:
         return "_reasons"
     return "list_concat(_reasons, list_filter([" + ", ".join(checks) + "], lambda x: x IS NOT NULL))"

@@ -383,8 +383,13 @@ class RealTimePool:
 
 
 def _pool(ws: HostedWorkspace) -> RealTimePool:
-    key = f"realtime:{spec_hash(ws.spec)}"
     with _POOLS:
+        # the version of the spec the workspace holds now, hashed once per spec object (hashing
+        # dumps the whole agreement: milliseconds, several times a request)
+        held = ws.cache.get("spec_hash")
+        if held is None or held[0] is not ws.spec:
+            held = ws.cache["spec_hash"] = (ws.spec, spec_hash(ws.spec))
+        key = f"realtime:{held[1]}"
         pool = ws.cache.get(key)
         if pool is None:
             pool = ws.cache[key] = RealTimePool(ws)
