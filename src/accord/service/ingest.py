@@ -29,6 +29,7 @@ from accord.handoffs.view import HandoffView, clock_types
 from accord.ledger.imports import Stager
 from accord.ledger.schema import TABLES
 from accord.ledger.store import Batch, Ledger, Reject
+from accord.service.grouped import GroupWriter, Waiting
 from accord.service.hosted import HostedWorkspace, writing
 from accord.service.workspace import Workspace
 from accord.spec.load import spec_hash
@@ -126,9 +127,9 @@ def ingest(
     staged = batch.rows.select(["_row", "event_id", "content_hash"]).to_pylist()
     timings = {"stage": time.perf_counter() - clock}
     clock = time.perf_counter()
-    pending = _Pending(batch, [str(r["event_id"]) for r in staged])
+    pending = _Pending(batch=batch, ids=[str(r["event_id"]) for r in staged])
     if isinstance(ws, HostedWorkspace):
-        _committer(ws).run(ws, pending)
+        _committer(ws).run(pending)
     else:
         _commit_group(ws, [pending])
     existing = pending.existing
@@ -182,75 +183,27 @@ def ingest(
 
 
 @dataclass
-class _Pending:
+class _Pending(Waiting):
     """One request's staged events waiting for a commit, and what the commit found."""
 
-    batch: Batch
-    ids: list[str]
+    batch: Batch | None = None
+    ids: list[str] = field(default_factory=list)
     existing: dict[str, str] = field(default_factory=dict)  # id -> hash stored before this request
-    done: bool = False
-    error: BaseException | None = None
 
 
-class _Committer:
-    """Commits the requests that arrive while a commit runs together, in the next one.
-
-    Each commit is a transaction of a handful of statements ending in a durable write; one commit for
-    every request that queued meanwhile lets single-event requests share that cost instead of queueing
-    for the lock one by one. Requests whose event ids overlap never share a commit (the later one waits
-    for the next), so every request's items read exactly as if the requests had committed one at a
-    time in arrival order.
-    """
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.queue: list[_Pending] = []
-        self.busy = False
-
-    def run(self, ws: Workspace, mine: _Pending) -> None:
-        with self.cond:
-            self.queue.append(mine)
-            while not mine.done:
-                if self.busy:
-                    self.cond.wait()
-                    continue
-                self.busy = True
-                group = self._take()
-                self.cond.release()
-                try:
-                    _commit_group(ws, group)
-                except BaseException as exc:  # every request of the group answers with the failure
-                    for pending in group:
-                        pending.error = exc
-                finally:
-                    self.cond.acquire()
-                    for pending in group:
-                        pending.done = True
-                    self.busy = False
-                    self.cond.notify_all()
-        if mine.error is not None:
-            raise mine.error
-
-    def _take(self) -> list[_Pending]:
-        group: list[_Pending] = []
-        taken: set[str] = set()
-        for pending in list(self.queue):
-            if taken.isdisjoint(pending.ids) and len(group) < MAX_GROUP:
-                group.append(pending)
-                taken.update(pending.ids)
-                self.queue.remove(pending)
-        return group
+def _disjoint(group: list[_Pending], pending: _Pending) -> bool:
+    """Requests whose event ids overlap never share a commit (the later one waits for the next), so
+    every request's items read exactly as if the requests had committed one at a time."""
+    return all(set(pending.ids).isdisjoint(other.ids) for other in group)
 
 
-MAX_GROUP = 64
-"""Requests one commit takes at most (at most MAX_BATCH events each)."""
-
-
-def _committer(ws: HostedWorkspace) -> _Committer:
+def _committer(ws: HostedWorkspace) -> GroupWriter[_Pending]:
     with _POOLS:
         found = ws.cache.get("committer")
         if found is None:
-            found = ws.cache["committer"] = _Committer()
+            found = ws.cache["committer"] = GroupWriter(
+                lambda group: _commit_group(ws, group), fits=_disjoint
+            )
     return found
 
 
@@ -260,6 +213,7 @@ def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
     rejects: list[Reject] = []
     offset = 0
     for pending in group:  # row numbers stay distinct in the combined batch
+        assert pending.batch is not None
         part = pending.batch.rows
         at = part.schema.get_field_index("_row")
         rows.append(part.set_column(at, "_row", pc.add(part["_row"], offset)))

@@ -13,12 +13,15 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from accord.api.permissions import Principal, Role
 from accord.errors import AccordError
+from accord.service.grouped import GroupWriter, Waiting
+from accord.service.hosted import HostedWorkspace
 from accord.service.workspace import Workspace
 from accord.spec.rules import suggest
 
@@ -161,20 +164,46 @@ def record_audit(
     status: int,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """One row per write attempt, refused ones included: who, when, what, and how it ended."""
+    """One row per write attempt, refused ones included: who, when, what, and how it ended.
+
+    A server writes the rows of requests that end together in one transaction (every write request
+    adds one, so a commit each would queue them); each call still returns once its row is stored.
+    """
+    row = _AuditRow(
+        values=[
+            at,
+            principal.key_id if principal else None,
+            principal.person if principal else None,
+            principal.role.value if principal else None,
+            method,
+            path,
+            status,
+            json.dumps(detail or {}, default=str, sort_keys=True),
+        ]
+    )
+    if isinstance(ws, HostedWorkspace):
+        with _AUDITORS:
+            writer = ws.cache.get("audit")
+            if writer is None:
+                writer = ws.cache["audit"] = GroupWriter(lambda rows: _write_audit(ws, rows))
+        writer.run(row)
+    else:
+        _write_audit(ws, [row])
+
+
+@dataclass
+class _AuditRow(Waiting):
+    values: list[Any] = field(default_factory=list)
+
+
+_AUDITORS = threading.Lock()
+
+
+def _write_audit(ws: Workspace, rows: list[_AuditRow]) -> None:
     with ws.ledger() as ledger:
         ledger.execute_write(
-            "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                at,
-                principal.key_id if principal else None,
-                principal.person if principal else None,
-                principal.role.value if principal else None,
-                method,
-                path,
-                status,
-                json.dumps(detail or {}, default=str, sort_keys=True),
-            ],
+            "INSERT INTO audit_log VALUES " + ", ".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows),
+            [value for row in rows for value in row.values],
         )
 
 
