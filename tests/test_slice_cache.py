@@ -143,6 +143,18 @@ def test_ingest_feeds_the_cache_instead_of_emptying_it(held: HostedWorkspace) ->
     assert "feed-1" in {e.event_id for e in piece.events}
 
 
+def heat(ws: HostedWorkspace, contacts: list[str], now: datetime) -> None:
+    """Strong interest over three days, then a derive: several contacts reach Tier 1 unowned and
+    join the Tier 1 queue, so assigning them loads a rep."""
+    steps = [("demo_request", 2), ("pricing_view", 1), ("webinar_attended", 0), ("pricing_view", 0)]
+    ingest(ws, [
+        {"event_id": f"hot-{c}-{j}", "occurred_at": now - timedelta(days=days, hours=1), "type": kind,
+         "contact_id": c, "source": "web", "topic": "pricing", "properties": {"url": "/pricing"}}
+        for c in contacts for j, (kind, days) in enumerate(steps)
+    ], now=now, decide=False)  # fmt: skip
+    service.run_derive(ws, as_of=now)
+
+
 @pytest.mark.parametrize("seed", [4, 5])
 def test_routing_previews_with_kept_rep_loads_equal_recounted_ones(held: HostedWorkspace, seed: int) -> None:
     """The reps' loads a routing preview reads are kept between requests (service.ingest.RepsCache):
@@ -154,14 +166,8 @@ def test_routing_previews_with_kept_rep_loads_equal_recounted_ones(held: HostedW
     people = [c for c, _ in members(held)]
     reps = ["sam", "lee", "ana"]  # the load-balanced team
     now = AS_OF
-    hot = rng.sample(people, 12)  # strong interest over three days: several reach Tier 1 unowned
-    steps = [("demo_request", 2), ("pricing_view", 1), ("webinar_attended", 0), ("pricing_view", 0)]
-    ingest(held, [
-        {"event_id": f"hot-{seed}-{i}-{j}", "occurred_at": now - timedelta(days=days, hours=1), "type": kind,
-         "contact_id": c, "source": "web", "topic": "pricing", "properties": {"url": "/pricing"}}
-        for i, c in enumerate(hot) for j, (kind, days) in enumerate(steps)
-    ], now=now, decide=False)  # fmt: skip
-    service.run_derive(held, as_of=now)  # they join the Tier 1 queue: assigning them loads a rep
+    hot = rng.sample(people, 12)
+    heat(held, hot, now)
     people = hot + rng.sample(people, 8)
     previews = 0
     for step in range(25):
@@ -200,13 +206,7 @@ def test_an_assignment_ingested_changes_the_next_routing_preview(held: HostedWor
 
     people = [c for c, _ in members(held)]
     now = AS_OF
-    steps = [("demo_request", 2), ("pricing_view", 1), ("webinar_attended", 0), ("pricing_view", 0)]
-    ingest(held, [
-        {"event_id": f"hot-{i}-{j}", "occurred_at": now - timedelta(days=days, hours=1), "type": kind,
-         "contact_id": c, "source": "web", "topic": "pricing", "properties": {"url": "/pricing"}}
-        for i, c in enumerate(people) for j, (kind, days) in enumerate(steps)
-    ], now=now, decide=False)  # fmt: skip
-    service.run_derive(held, as_of=now)
+    heat(held, people, now)
     first = [d for d in decisions(held, people[:25], now) if d["route"]["status"] == "would_assign"]
     assert len(first) >= 3
     busy = first[0]["route"]["owner"]
