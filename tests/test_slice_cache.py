@@ -20,8 +20,9 @@ import pytest
 
 from accord import service
 from accord.engine.realtime import LeadState, RealTime
+from accord.service.decide import realtime
 from accord.service.hosted import HostedWorkspace
-from accord.service.ingest import ingest, realtime
+from accord.service.ingest import ingest
 from accord.service.keys import record_audit
 
 AS_OF = datetime(2026, 11, 2, 12, tzinfo=UTC)
@@ -157,10 +158,10 @@ def heat(ws: HostedWorkspace, contacts: list[str], now: datetime) -> None:
 
 @pytest.mark.parametrize("seed", [4, 5])
 def test_routing_previews_with_kept_rep_loads_equal_recounted_ones(held: HostedWorkspace, seed: int) -> None:
-    """The reps' loads a routing preview reads are kept between requests (service.ingest.RepsCache):
+    """The reps' loads a routing preview reads are kept between requests (service.decide.RepsCache):
     through ingests that assign, accept or only show interest, and through other writes, every
     decision equals one whose loads were counted again from the ledger."""
-    from accord.service.ingest import _pool, decisions
+    from accord.service.decide import _pool, decisions
 
     rng = random.Random(seed)
     people = [c for c, _ in members(held)]
@@ -202,7 +203,7 @@ def test_routing_previews_with_kept_rep_loads_equal_recounted_ones(held: HostedW
 def test_an_assignment_ingested_changes_the_next_routing_preview(held: HostedWorkspace) -> None:
     """Kept loads must not outlive an ingested assignment: the rep who just took leads is not the
     one the next preview picks, exactly as when the loads are counted again."""
-    from accord.service.ingest import _pool, decisions
+    from accord.service.decide import _pool, decisions
 
     people = [c for c, _ in members(held)]
     now = AS_OF

@@ -7,6 +7,7 @@ which module holds it.
 
 from accord.service.access import Conflict, Forbidden, NotFound, may_read_queue
 from accord.service.agreement import SpecText, check_spec, read_spec, replace_spec
+from accord.service.decide import clock_dict, decisions
 from accord.service.demo import DemoResult, build_demo
 from accord.service.derive import DeriveResult, Explanation, explain, leads, run_derive
 from accord.service.governance import (
@@ -23,7 +24,7 @@ from accord.service.governance import (
 )
 from accord.service.handoffs import disposition, owner_queue, run_tick, sla
 from accord.service.hosted import HostedWorkspace, hold
-from accord.service.ingest import IngestResult, clock_dict, decisions, ingest
+from accord.service.ingest import IngestResult, ingest
 from accord.service.keys import KeyInfo, audit, create_key, has_admin_key, list_keys, revoke_key
 from accord.service.plays import acknowledge_alert, handoff_context, list_alerts
 from accord.service.records import account_view, contact_view, dispose, opportunity_view, touch

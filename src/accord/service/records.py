@@ -16,8 +16,8 @@ from typing import Any
 from accord.errors import AccordError
 from accord.handoffs.view import HandoffView
 from accord.service.access import NotFound, require_owner_or_manager
+from accord.service.decide import clock_dict
 from accord.service.derive import explain
-from accord.service.ingest import clock_dict
 from accord.service.workspace import Workspace
 
 TOUCH_TYPES = (
