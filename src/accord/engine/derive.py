@@ -159,7 +159,8 @@ def _derive_chunk(
     spec = plan.spec
     flagged = cache(state.row_flags(plan, state.build_stream(plan, ev, profiles, as_of)))
     step("events and rules", 0.2)
-    points = cache(state.evaluation_points(plan, state.state_columns(plan, flagged)))
+    lay = state.layout(plan, state.partition_rows(flagged))
+    points = cache(state.evaluation_points(plan, state.state_columns(plan, flagged, lay), lay))
     distincts = [(column, key, cache(table)) for column, key, table in state.distinct_tables(plan, flagged)]
     fitted = cache(scoring.fit_table(plan, profiles))
     scored = cache(
