@@ -6,6 +6,7 @@ intermediate table (``cache``) so later steps read it instead of recomputing it.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ def _count(t: ir.Table) -> int:
     return int(t.count().execute())
 
 
+_derives = itertools.count()
+
 CHUNK_EVENTS = 2_500_000
 """Above this many events derive runs account by account in chunks of about this size: every quantity
 is computed within one account's stream, so chunks are independent, and a chunk's intermediate tables
@@ -69,12 +72,16 @@ def derive(
     chunks = -(-events // chunk_events) if chunk_events and events > chunk_events else 1
     if chunks == 1 or scratch is None:
         return _derive_chunk(plan, ev, profiles, as_of, cache=cache, progress=progress, opportunities=True)
-    keyed_ev, keyed_profiles = _chunk_keys(ev, profiles, chunks)
-    keyed_ev, keyed_profiles = cache(keyed_ev), cache(keyed_profiles)
+    keyed_profiles = cache(_chunk_keys(profiles, chunks))
+    keyed_ev = _keyed_events(ev, keyed_profiles, chunks)
     outputs: dict[str, list[ir.Table]] = {"points": [], "leads": [], "drivers": [], "stages": []}
     timings: dict[str, float] = {}
+    family = f"d{next(_derives)}"
     for k in range(chunks):
         local = scratch()
+        stable = getattr(local, "name_by_content", None)
+        if stable is not None:
+            stable(family)
         try:
 
             def report(phase: str, fraction: float, k: int = k) -> None:
@@ -83,8 +90,8 @@ def derive(
 
             part = _derive_chunk(
                 plan,
-                local(keyed_ev.filter(keyed_ev._chunk == k).drop("_chunk")),
-                local(keyed_profiles.filter(keyed_profiles._chunk == k).drop("_chunk")),
+                local(keyed_ev.filter(keyed_ev._chunk == k).drop("_chunk"), "events"),
+                local(keyed_profiles.filter(keyed_profiles._chunk == k).drop("_chunk"), "profiles"),
                 as_of,
                 cache=local,
                 progress=report,
@@ -119,20 +126,24 @@ def derive(
     )
 
 
-def _chunk_keys(ev: ir.Table, profiles: ir.Table, chunks: int) -> tuple[ir.Table, ir.Table]:
-    """Each event and profile with the chunk of its account stream (its partition, as build_stream
-    assigns it): a hash of the partition key, so an account's contacts and events share a chunk."""
-    prof = profiles.select(_pc=profiles.contact_id, _pp=profiles.part)
+def _bucket(key: ir.StringValue, chunks: int) -> ir.IntegerValue:
+    h = key.hash()
+    return ((h % chunks) + chunks) % chunks
+
+
+def _chunk_keys(profiles: ir.Table, chunks: int) -> ir.Table:
+    """Each profile with the chunk of its account stream: a hash of its partition key, so an account's
+    contacts and events share a chunk."""
+    return profiles.mutate(_chunk=_bucket(profiles.part, chunks))
+
+
+def _keyed_events(ev: ir.Table, keyed_profiles: ir.Table, chunks: int) -> ir.Table:
+    """Each event with the chunk of its partition (as build_stream assigns it), read afresh for every
+    chunk: a copy of the whole ledger with its chunk numbers would hold all of it in memory at once."""
+    prof = keyed_profiles.select(_pc=keyed_profiles.contact_id, _pk=keyed_profiles._chunk)
     joined = ev.left_join(prof, ev.contact_id == prof._pc)
-    part = ibis.coalesce(joined._pp, joined.account_id, ibis.literal("c:") + joined.contact_id)
-
-    def bucket(key: ir.StringValue) -> ir.IntegerValue:
-        h = key.hash()
-        return ((h % chunks) + chunks) % chunks
-
-    keyed_ev = joined.mutate(_chunk=bucket(part).coalesce(0)).drop("_pc", "_pp")
-    keyed_profiles = profiles.mutate(_chunk=bucket(profiles.part))
-    return keyed_ev, keyed_profiles
+    own = _bucket(ibis.coalesce(joined.account_id, ibis.literal("c:") + joined.contact_id), chunks)
+    return joined.mutate(_chunk=joined._pk.coalesce(own).coalesce(0)).drop("_pc", "_pk")
 
 
 def _derive_chunk(
