@@ -77,6 +77,7 @@ def derive(
     outputs: dict[str, list[ir.Table]] = {"points": [], "leads": [], "drivers": [], "stages": []}
     timings: dict[str, float] = {}
     family = f"d{next(_derives)}"
+    widest: dict[str, int] = {}
     for k in range(chunks):
         local = scratch()
         stable = getattr(local, "name_by_content", None)
@@ -96,6 +97,7 @@ def derive(
                 cache=local,
                 progress=report,
                 opportunities=False,
+                widest=widest,
             )
             clock = time.perf_counter()
             for name, tables in outputs.items():
@@ -155,7 +157,10 @@ def _derive_chunk(
     cache: Callable[[ir.Table], ir.Table],
     progress: Progress | None,
     opportunities: bool,
+    widest: dict[str, int] | None = None,
 ) -> Derived:
+    """One derive over whole account streams. ``widest`` carries the largest partitions seen by earlier
+    chunks: a chunk packs its counts at least that wide, so chunks share one layout and one plan."""
     timings: list[tuple[str, float]] = []
     clock = time.perf_counter()
 
@@ -170,7 +175,10 @@ def _derive_chunk(
     spec = plan.spec
     flagged = cache(state.row_flags(plan, state.build_stream(plan, ev, profiles, as_of)))
     step("events and rules", 0.2)
-    lay = state.layout(plan, state.partition_rows(flagged))
+    widest = {} if widest is None else widest
+    for group, rows in state.partition_rows(flagged).items():
+        widest[group] = max(widest.get(group, 0), rows)
+    lay = state.layout(plan, widest)
     points = cache(state.evaluation_points(plan, state.state_columns(plan, flagged, lay), lay))
     distincts = [(column, key, cache(table)) for column, key, table in state.distinct_tables(plan, flagged)]
     fitted = cache(scoring.fit_table(plan, profiles))

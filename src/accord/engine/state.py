@@ -177,6 +177,9 @@ class Layout:
 
 PACK_BITS = 62
 """Bits of a signed 64-bit sum the lanes may fill (both engines sum BIGINT without overflow below this)."""
+LANE_STEP = 4
+"""Lane widths are rounded up to a multiple of this, so account chunks of one ledger (whose largest
+partitions differ a little) share one layout, and so one compiled plan."""
 
 
 def partition_rows(s: ir.Table) -> dict[str, int]:
@@ -229,7 +232,7 @@ def layout(plan: Plan, rows: dict[str, int]) -> Layout:
         shared.setdefault((group, frame), []).append(lane)
     packs: list[Pack] = []
     for (group, frame), lanes in shared.items():
-        width = max(1, rows.get(group, 0).bit_length())
+        width = -(-max(1, rows.get(group, 0).bit_length()) // LANE_STEP) * LANE_STEP
         per = max(1, PACK_BITS // width)
         for i in range(0, len(lanes), per):
             packs.append(Pack(f"pk__{len(packs)}", group, frame, width, tuple(lanes[i : i + per])))
