@@ -247,7 +247,8 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
     """
     spec = plan.spec
     s = s.mutate(origin=s.ts.min().over(ibis.window(group_by=s.contact_id)))
-    s = s.mutate(rel=(s.ts - s.origin).cast("float64") / plan.half_life)
+    rel = (s.ts - s.origin).cast("float64") / plan.half_life
+    s = s.mutate(rel=rel, growth=ibis.literal(2.0) ** rel)  # once per row, not once per signal
     edges: dict[str, Any] = {}  # window inside a window's argument is refused: edges go first
     for name, feature in spec.features.items():
         if feature.agg == "count_distinct" and feature.of == "day":
@@ -293,8 +294,7 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
             cols[f"f__{name}"] = (s.ts - last).cast("float64") / 86400.0
     for sg in plan.signals:
         mine = s.sig == sg.index
-        growth = ibis.literal(2.0) ** s.rel
-        cols[f"is__{sg.index}"] = ibis.ifelse(mine, sg.points * growth, 0.0).sum().over(by(s.contact_id))
+        cols[f"is__{sg.index}"] = ibis.ifelse(mine, sg.points * s.growth, 0.0).sum().over(by(s.contact_id))
     cols["handoff"] = (s.ts * 4 + s.hcode).max().over(by(s.contact_id))
     # only what evaluation_points reads leaves the window step: fewer columns through every sort
     keep = ["contact_id", "part", "ts", "kind", "known", "rel"]
