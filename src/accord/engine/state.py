@@ -240,7 +240,10 @@ def layout(plan: Plan, rows: dict[str, int]) -> Layout:
     for (group, frame), lanes in shared.items():
         width = -(-max(1, rows.get(group, 0).bit_length()) // LANE_STEP) * LANE_STEP
         per_int, per_real = max(1, PACK_BITS // width), max(1, REAL_BITS // width)
-        real = -(-len(lanes) // per_real) * REAL_COST <= -(-len(lanes) // per_int) * INT_COST
+        real = (
+            width <= REAL_BITS
+            and -(-len(lanes) // per_real) * REAL_COST <= -(-len(lanes) // per_int) * INT_COST
+        )
         per = per_real if real else per_int
         for i in range(0, len(lanes), per):
             packs.append(Pack(f"pk__{len(packs)}", group, frame, width, tuple(lanes[i : i + per]), real))
