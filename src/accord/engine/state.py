@@ -288,7 +288,8 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
         total = terms[0]
         for term in terms[1:]:
             total = total + term
-        cols[pack.column] = total.sum().over(by(s[pack.group], pack.frame)).cast("int64")
+        # cast: DuckDB reads a bare 1.0 as a DECIMAL, and sums decimals far slower than doubles
+        cols[pack.column] = total.cast(kind).sum().over(by(s[pack.group], pack.frame)).cast("int64")
     for name, feature in spec.features.items():
         group = s.contact_id if feature.scope == "contact" else s.part
         window = None if feature.window is None else int(feature.window.total_seconds())
