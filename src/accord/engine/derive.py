@@ -66,9 +66,11 @@ def derive(
 ) -> Derived:
     """Everything docs/derive.md defines, as of ``as_of`` (whole epoch seconds).
 
-    With ``chunk_events`` and ``scratch`` (a factory of short-lived materialisers with ``__call__`` and
-    ``close``), a large ledger is derived in chunks of whole account streams, each chunk's outputs kept
-    through ``cache`` and its intermediates dropped with its scratch materialiser.
+    With ``chunk_events`` and ``scratch`` (a factory of short-lived materialisers with
+    ``__call__(expr, name=None)`` and ``close``, like :class:`accord.engine.backends.Materializer`), a
+    large ledger is derived in chunks of whole account streams, each chunk's outputs kept through
+    ``cache`` and its intermediates dropped with its scratch materialiser. A materialiser that can
+    ``name_by_content`` gives every chunk the same table names, so the chunks' plans compile once.
     """
     events = _count(ev) if chunk_events is not None and scratch is not None else 0
     chunks = -(-events // chunk_events) if chunk_events and events > chunk_events else 1
