@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,34 @@ class Materializer:
         backend.raw_sql(create.sql(backend.dialect))
         backend.raw_sql(f"INSERT INTO {target.sql(backend.dialect)} ({columns}) {query}")
         return backend.table(name, database=("temp", "main"))
+
+    def split(self, expr: ir.Table, key: str) -> Callable[[int], ir.Table] | None:
+        """``expr`` written once as files partitioned by the integer column ``key``; the result reads
+        back the rows of one key value (``key`` dropped, columns typed as in ``expr``).
+
+        Account chunks each need their share of the ledger: filtering the whole ledger again for every
+        chunk costs a full scan per chunk, and holding a keyed copy costs the ledger's size in memory.
+        DuckDB only (None elsewhere: the caller filters instead).
+        """
+        if self.backend.name != "duckdb" or expr.op().find(ops.InMemoryTable):
+            return None
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="accord-split-"))
+        folder = self.folder / f"s{next(_names)}"
+        query = self.backend.compiler.to_sqlglot(expr).sql(self.backend.dialect)
+        target = str(folder).replace("'", "''")
+        self.backend.raw_sql(f"COPY ({query}) TO '{target}' (FORMAT parquet, PARTITION_BY ({key}))")
+        schema = expr.schema()
+        columns = [c for c in schema.names if c != key]
+
+        def read(value: int) -> ir.Table:
+            files = folder / f"{key}={value}"
+            if not files.exists():  # no rows with this value
+                return expr.filter(expr[key] == value).drop(key)
+            t = self.backend.read_parquet(str(files / "*.parquet"), hive_partitioning=False)
+            return t.select(**{c: t[c].cast(schema[c]) for c in columns})
+
+        return read
 
     def close(self) -> None:
         for name in reversed(self.created):

@@ -78,6 +78,12 @@ def derive(
         return _derive_chunk(plan, ev, profiles, as_of, cache=cache, progress=progress, opportunities=True)
     keyed_profiles = cache(_chunk_keys(profiles, chunks))
     keyed_ev = _keyed_events(ev, keyed_profiles, chunks)
+    split = getattr(cache, "split", None)
+    reader = split(keyed_ev, "_chunk") if split is not None else None
+
+    def events_of(k: int) -> ir.Table:
+        return reader(k) if reader is not None else keyed_ev.filter(keyed_ev._chunk == k).drop("_chunk")
+
     outputs: dict[str, list[ir.Table]] = {"points": [], "leads": [], "drivers": [], "stages": []}
     timings: dict[str, float] = {}
     family = f"d{next(_derives)}"
@@ -95,7 +101,7 @@ def derive(
 
             part = _derive_chunk(
                 plan,
-                local(keyed_ev.filter(keyed_ev._chunk == k).drop("_chunk"), "events"),
+                local(events_of(k), "events"),
                 local(keyed_profiles.filter(keyed_profiles._chunk == k).drop("_chunk"), "profiles"),
                 as_of,
                 cache=local,
@@ -144,8 +150,9 @@ def _chunk_keys(profiles: ir.Table, chunks: int) -> ir.Table:
 
 
 def _keyed_events(ev: ir.Table, keyed_profiles: ir.Table, chunks: int) -> ir.Table:
-    """Each event with the chunk of its partition (as build_stream assigns it), read afresh for every
-    chunk: a copy of the whole ledger with its chunk numbers would hold all of it in memory at once."""
+    """Each event with the chunk of its partition (as build_stream assigns it). Split once into files
+    by chunk where the materialiser can (a copy of the whole ledger with its chunk numbers would hold
+    all of it in memory at once), else filtered afresh for every chunk."""
     prof = keyed_profiles.select(_pc=keyed_profiles.contact_id, _pk=keyed_profiles._chunk)
     joined = ev.left_join(prof, ev.contact_id == prof._pc)
     own = _bucket(ibis.coalesce(joined.account_id, ibis.literal("c:") + joined.contact_id), chunks)
