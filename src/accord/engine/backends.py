@@ -35,6 +35,7 @@ class Materializer:
         self.created: list[str] = []
         self.folder: Path | None = None
         self.family: str | None = None
+        self.views: list[str] = []  # views over split files, dropped with them
 
     def name_by_content(self, family: str) -> None:
         """Name tables by what they hold (their expression) within ``family`` instead of by a counter.
@@ -115,6 +116,7 @@ class Materializer:
             if not files.exists():  # no rows with this value
                 return expr.filter(expr[key] == value).drop(key)
             t = self.backend.read_parquet(str(files / "*.parquet"), hive_partitioning=False)
+            self.views.append(t.get_name())
             return t.select(**{c: t[c].cast(schema[c]) for c in columns})
 
         return read
@@ -124,6 +126,10 @@ class Materializer:
             # best effort: a session ending drops temporary tables anyway
             with contextlib.suppress(Exception):
                 self.backend.drop_table(name, force=True)
+        for name in self.views:
+            with contextlib.suppress(Exception):
+                self.backend.drop_view(name, force=True)
+        self.views.clear()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
