@@ -8,6 +8,7 @@ out-of-order arrival are all exercised.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,66 @@ def test_a_hot_lead_on_both(tmp_path: Path, starter_spec: Spec) -> None:
         ("evaluation", False),
         ("sales_accepted", False),
     ]
+
+
+VARIANT_FEATURES: dict[str, dict[str, Any]] = {
+    "account_engaged_30d": {"agg": "count", "where": "type IN ('page_view', 'email_click', 'pricing_view')",
+                            "window": "30d", "scope": "account"},
+    "account_days_14d": {"agg": "count_distinct", "of": "day", "where": "type <> 'assigned'", "window": "14d",
+                         "scope": "account"},
+    "account_days": {"agg": "count_distinct", "of": "day", "where": "true", "window": "all",
+                     "scope": "account"},
+    "account_opps": {"agg": "count", "where": "type = 'opp_created'", "window": "all", "scope": "account"},
+    "pipeline_90d": {"agg": "sum", "of": "amount", "where": "type = 'opp_created'", "window": "90d"},
+    "largest_deal": {"agg": "max", "of": "amount", "where": "true", "window": "all", "scope": "account"},
+    "smallest_deal_30d": {"agg": "min", "of": "amount", "where": "true", "window": "30d"},
+    "topics_30d": {"agg": "count_distinct", "of": "topic", "where": "true", "window": "30d"},
+    "rep_touch_days": {"agg": "days_since", "where": "type IN ('assigned', 'accepted')", "window": "all",
+                       "scope": "account"},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def variant_spec(starter_spec: Spec) -> Spec:
+    """The starter spec plus features of every kind the starter lacks: account scope (packed over the
+    account stream), other windows, sums and extremes, distinct values other than days."""
+    data = starter_spec.model_dump(mode="json", by_alias=True)
+    data["features"].update(VARIANT_FEATURES)
+    return Spec.model_validate(data)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    ledger=ledgers(),
+    amounts=st.lists(st.sampled_from([None, 0.0, 1500.0, 20000.5]), min_size=24, max_size=24),
+)
+def test_engine_equals_reference_on_every_kind_of_feature(
+    tmp_path_factory: pytest.TempPathFactory,
+    variant_spec: Spec,
+    ledger: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], list[Event], int],
+    amounts: list[float | None],
+) -> None:
+    contacts, accounts, events, as_of = ledger
+    events = [
+        replace(e, props={**e.props, "amount": amount}) if amount is not None else e
+        for e, amount in zip(events, amounts, strict=False)
+    ]
+    path = tmp_path_factory.mktemp("variant") / "ledger.duckdb"
+    with load_ledger(path, contacts, accounts, events) as store:
+        derived, cache = run_engine(store, variant_spec, as_of)
+        try:
+            engine = engine_shape(derived, variant_spec)
+            leads = {r["contact_id"]: r for r in derived.leads.to_pyarrow().to_pylist()}
+        finally:
+            cache.close()
+    result = derive_reference(variant_spec, contacts, accounts, events, as_of)
+    compare(engine, reference_shape(result))
+    at_as_of = {p.contact_id: p.features for p in result.points if p.ts == as_of}
+    assert set(at_as_of) == set(leads)
+    for contact_id, features in at_as_of.items():
+        for name in VARIANT_FEATURES:
+            assert leads[contact_id][name] == pytest.approx(features[name]), (contact_id, name)

@@ -8,16 +8,23 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
+import sqlglot.expressions as sge
 
 _names = itertools.count()
+
+_COMPILED: dict[Any, str] = {}
+"""DuckDB SELECT text per expression. Compiling a derive step costs tens to hundreds of milliseconds of
+Python; account chunks build equal expressions over equally named tables, so each compiles once."""
+_COMPILED_MAX = 512
 
 
 class Materializer:
@@ -27,8 +34,20 @@ class Materializer:
         self.backend = backend
         self.created: list[str] = []
         self.folder: Path | None = None
+        self.family: str | None = None
+        self.views: list[str] = []  # views over split files, dropped with them
 
-    def __call__(self, expr: ir.Table) -> ir.Table:
+    def name_by_content(self, family: str) -> None:
+        """Name tables by what they hold (their expression) within ``family`` instead of by a counter.
+
+        Successive materialisers of one family (one per account chunk, each closed before the next)
+        then create the same names for the same steps, so every later step's expression, and its
+        compiled SQL, is the same for every chunk.
+        """
+        self.family = family
+
+    def __call__(self, expr: ir.Table, name: str | None = None) -> ir.Table:
+        """Materialise ``expr``; ``name`` (with :meth:`name_by_content`) fixes its name across chunks."""
         if self.backend.name == "pyspark":
             # Spark has no temporary tables, and its cache keeps the whole lineage in every later plan
             # (plans grow until the analyser runs out of memory); Parquet files cut the lineage.
@@ -37,16 +56,80 @@ class Materializer:
             path = self.folder / f"t{next(_names)}"
             self.backend.to_parquet(expr, str(path))
             return self.backend.read_parquet(str(path))
-        name = f"_accord_tmp_{os.getpid()}_{next(_names)}"
-        table = self.backend.create_table(name, expr, temp=True)
-        self.created.append(name)
+        if self.family is None:
+            table_name = f"_accord_tmp_{os.getpid()}_{next(_names)}"
+        else:
+            key = name or f"{hash(expr.op()) & 0xFFFFFFFFFFFF:012x}"
+            table_name = f"_accord_tmp_{os.getpid()}_{self.family}_{key}"
+            if table_name in self.created:  # the same expression twice in one chunk
+                table_name += f"_{next(_names)}"
+        table = self._create(table_name, expr)
+        self.created.append(table_name)
         return table
+
+    def _create(self, name: str, expr: ir.Table) -> ir.Table:
+        """``create_table(temp=True)`` as Ibis does it (typed columns, then an insert), compiling each
+        distinct expression once."""
+        backend = self.backend
+        op = expr.op()
+        if backend.name != "duckdb" or op.find(ops.InMemoryTable):
+            return backend.create_table(name, expr, temp=True)
+        query = _COMPILED.get(op)
+        if query is None:
+            query = backend.compiler.to_sqlglot(expr).sql(backend.dialect)
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            _COMPILED[op] = query
+        schema = expr.schema()
+        target = sge.table_(name, db="main", catalog="temp", quoted=True)
+        create = sge.Create(
+            kind="TABLE",
+            this=sge.Schema(this=target, expressions=schema.to_sqlglot_column_defs(backend.dialect)),
+            properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
+        )
+        columns = ", ".join(sge.to_identifier(c, quoted=True).sql(backend.dialect) for c in schema.names)
+        backend.raw_sql(create.sql(backend.dialect))
+        backend.raw_sql(f"INSERT INTO {target.sql(backend.dialect)} ({columns}) {query}")
+        return backend.table(name, database=("temp", "main"))
+
+    def split(self, expr: ir.Table, key: str) -> Callable[[int], ir.Table] | None:
+        """``expr`` written once as files partitioned by the integer column ``key``; the result reads
+        back the rows of one key value (``key`` dropped, columns typed as in ``expr``).
+
+        Account chunks each need their share of the ledger: filtering the whole ledger again for every
+        chunk costs a full scan per chunk, and holding a keyed copy costs the ledger's size in memory.
+        DuckDB only (None elsewhere: the caller filters instead).
+        """
+        if self.backend.name != "duckdb" or expr.op().find(ops.InMemoryTable):
+            return None
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="accord-split-"))
+        folder = self.folder / f"s{next(_names)}"
+        query = self.backend.compiler.to_sqlglot(expr).sql(self.backend.dialect)
+        target = str(folder).replace("'", "''")
+        self.backend.raw_sql(f"COPY ({query}) TO '{target}' (FORMAT parquet, PARTITION_BY ({key}))")
+        schema = expr.schema()
+        columns = [c for c in schema.names if c != key]
+
+        def read(value: int) -> ir.Table:
+            files = folder / f"{key}={value}"
+            if not files.exists():  # no rows with this value
+                return expr.filter(expr[key] == value).drop(key)
+            t = self.backend.read_parquet(str(files / "*.parquet"), hive_partitioning=False)
+            self.views.append(t.get_name())
+            return t.select(**{c: t[c].cast(schema[c]) for c in columns})
+
+        return read
 
     def close(self) -> None:
         for name in reversed(self.created):
             # best effort: a session ending drops temporary tables anyway
             with contextlib.suppress(Exception):
                 self.backend.drop_table(name, force=True)
+        for name in self.views:
+            with contextlib.suppress(Exception):
+                self.backend.drop_view(name, force=True)
+        self.views.clear()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None

@@ -33,8 +33,51 @@ def candidates(plan: Plan, scored: ir.Table) -> ir.Table:
     return scored.mutate(candidate=ibis.cases(*pairs, else_=ibis.literal(-1, "int64")))
 
 
+def _round(plan: Plan, p: ir.Table, frontier: ir.Table) -> ir.Table:
+    """Each point after its contact's latest epoch start, with ``pre`` and the regression it fires."""
+    regs = plan.regressions
+    f = frontier.select(fc=frontier.contact_id, fs=frontier.s, fz=frontier.z, fu=frontier.u)
+    x = p.join(f, p.contact_id == f.fc).filter(p.ts > f.fs)
+    eligible = ibis.ifelse(x.ts >= x.fu, x.candidate, -1)
+    running = eligible.max().over(ibis.window(group_by=x.contact_id, order_by=x.ts, rows=(None, 0)))
+    x = x.mutate(pre=ibis.greatest(x.fz, running))
+    apply = [(x[f"reg__{r.index}"] == 1) & x.pre.isin(list(r.sources)) for r in regs]
+    return x.select(
+        "contact_id",
+        "ts",
+        "pre",
+        fires=ibis.or_(*apply) if apply else ibis.literal(False),
+        z=ibis.cases(
+            *[(a, ibis.literal(r.target, "int64")) for a, r in zip(apply, regs, strict=True)],
+            else_=ibis.null("int64"),
+        )
+        if apply
+        else ibis.null("int64"),
+        u=ibis.cases(
+            *[(a, x[f"blk__{r.index}"]) for a, r in zip(apply, regs, strict=True)],
+            else_=ibis.null("int64"),
+        )
+        if apply
+        else ibis.null("int64"),
+    )
+
+
+def _first_firing(x: ir.Table, k: int) -> ir.Table:
+    first = x.filter(x.fires).mutate(
+        n=ibis.row_number().over(ibis.window(group_by=x.contact_id, order_by=x.ts))
+    )
+    return first.filter(first.n == 0).select(
+        contact_id=first.contact_id, k=ibis.literal(k, "int64"), s=first.ts, z=first.z, u=first.u
+    )
+
+
 def walk(plan: Plan, points: ir.Table, contacts: ir.Table, cache: Cache, count: Count) -> ir.Table:
-    """Per point: ``pre`` (stage after forward moves) and ``post`` (after a regression)."""
+    """Per point: ``pre`` (stage after forward moves) and ``post`` (after a regression).
+
+    The first round covers every point and is kept: for a contact no regression ever applies to
+    (nearly all of them), it is the answer. Only the points of contacts with later epochs go through
+    the epoch assembly below.
+    """
     regs = plan.regressions
     cols = (
         ["contact_id", "ts", "candidate"]
@@ -52,56 +95,44 @@ def walk(plan: Plan, points: ir.Table, contacts: ir.Table, cache: Cache, count: 
         )
     )
     epochs = [frontier]
+    x0 = cache(_round(plan, p, frontier))
+    x = x0
     for k in range(1, 10_000):
         if not regs:
             break
-        f = frontier.select(fc=frontier.contact_id, fs=frontier.s, fz=frontier.z, fu=frontier.u)
-        x = p.join(f, p.contact_id == f.fc).filter(p.ts > f.fs)
-        eligible = ibis.ifelse(x.ts >= x.fu, x.candidate, -1)
-        running = eligible.max().over(ibis.window(group_by=x.contact_id, order_by=x.ts, rows=(None, 0)))
-        x = x.mutate(pre=ibis.greatest(x.fz, running))
-        apply = [(x[f"reg__{r.index}"] == 1) & x.pre.isin(list(r.sources)) for r in regs]
-        x = x.mutate(
-            fires=ibis.or_(*apply),
-            z=ibis.cases(
-                *[(a, ibis.literal(r.target, "int64")) for a, r in zip(apply, regs, strict=True)],
-                else_=ibis.null("int64"),
-            ),
-            u=ibis.cases(
-                *[(a, x[f"blk__{r.index}"]) for a, r in zip(apply, regs, strict=True)],
-                else_=ibis.null("int64"),
-            ),
-        )
-        first = x.filter(x.fires).mutate(
-            n=ibis.row_number().over(ibis.window(group_by=x.contact_id, order_by=x.ts))
-        )
-        frontier = cache(
-            first.filter(first.n == 0).select(
-                contact_id=first.contact_id, k=ibis.literal(k, "int64"), s=first.ts, z=first.z, u=first.u
-            )
-        )
+        frontier = cache(_first_firing(x, k))
         if count(frontier) == 0:
             break
         epochs.append(frontier)
+        x = _round(plan, p, frontier)
+    unmoved = x0.select("contact_id", "ts", pre=x0.pre.cast("int64"), post=x0.pre.cast("int64"))
+    if len(epochs) == 1:
+        return unmoved
     typed = [
         ep.select(contact_id=ep.contact_id, **{c: ep[c].cast("int64") for c in ("k", "s", "z", "u")})
         for ep in epochs
     ]  # engines read literals back as narrower ints
     e = cache(ibis.union(*typed, distinct=False))
+    moved = cache(e.filter(e.k > 0).select(mc=e.contact_id).distinct())
+    unmoved = unmoved.anti_join(moved, unmoved.contact_id == moved.mc)
+    p = p.semi_join(moved, p.contact_id == moved.mc)
     marks = e.select("contact_id", ts=e.s, k=e.k, m=ibis.literal(1, "int8"))
     plain = p.select("contact_id", "ts", k=ibis.null("int64"), m=ibis.literal(0, "int8"))
     u = ibis.union(plain, marks, distinct=False)
     u = u.mutate(ek=u.k.max().over(ibis.window(group_by=u.contact_id, order_by=[u.ts, u.m], rows=(None, 0))))
     u = u.filter(u.m == 0).select(uc=u.contact_id, uts=u.ts, ek=u.ek)
-    x = p.join(u, [p.contact_id == u.uc, p.ts == u.uts]).drop("uc", "uts")
+    y = p.join(u, [p.contact_id == u.uc, p.ts == u.uts]).drop("uc", "uts")
     ep = e.select(ec=e.contact_id, ek2=e.k, ez=e.z, eu=e.u)
-    x = x.join(ep, [x.contact_id == ep.ec, x.ek == ep.ek2]).drop("ec", "ek2")
-    eligible = ibis.ifelse(x.ts >= x.eu, x.candidate, -1)
-    running = eligible.max().over(ibis.window(group_by=[x.contact_id, x.ek], order_by=x.ts, rows=(None, 0)))
-    x = x.mutate(pre=ibis.greatest(x.ez, running))
+    y = y.join(ep, [y.contact_id == ep.ec, y.ek == ep.ek2]).drop("ec", "ek2")
+    eligible = ibis.ifelse(y.ts >= y.eu, y.candidate, -1)
+    running = eligible.max().over(ibis.window(group_by=[y.contact_id, y.ek], order_by=y.ts, rows=(None, 0)))
+    y = y.mutate(pre=ibis.greatest(y.ez, running))
     post = e.filter(e.k > 0).select(pc=e.contact_id, ps=e.s, pz=e.z)
-    x = x.left_join(post, [x.contact_id == post.pc, x.ts == post.ps])
-    return x.select("contact_id", "ts", "pre", post=x.pz.coalesce(x.pre))
+    y = y.left_join(post, [y.contact_id == post.pc, y.ts == post.ps])
+    moved_points = y.select(
+        "contact_id", "ts", pre=y.pre.cast("int64"), post=y.pz.coalesce(y.pre).cast("int64")
+    )
+    return ibis.union(unmoved, moved_points, distinct=False)
 
 
 def _expand(

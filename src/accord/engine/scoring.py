@@ -97,12 +97,8 @@ def score_points(
     t = t.mutate(pattern_met=met, intent=ibis.ifelse(met, t.intent_capped, _num(0.0)))
     committee = spec.scoring.committee
     if committee is not None:
-        window = int(committee.window.total_seconds())
         roles = sum(
-            (
-                ibis.ifelse(t[f"role__{i}"] >= t.ts - (window - 1), 1, 0)
-                for i in range(len(plan.committee_roles))
-            ),
+            (ibis.ifelse(t[f"engaged__{i}"] > 0, 1, 0) for i in range(len(plan.committee_roles))),
             ibis.literal(0),
         )
         value = _num(committee.points_per_role) * roles
@@ -237,11 +233,8 @@ def drivers(plan: Plan, leads: ir.Table) -> ir.Table:
     committee = spec.scoring.committee
     if committee is not None:
         days = _show(committee.window.total_seconds() / 86400)
-        window = int(committee.window.total_seconds())
         names = [
-            ibis.ifelse(
-                leads[f"role__{i}"] >= leads.ts - (window - 1), ibis.literal(", " + label), ibis.literal("")
-            )
+            ibis.ifelse(leads[f"engaged__{i}"] > 0, ibis.literal(", " + label), ibis.literal(""))
             for i, (_, label) in enumerate(plan.committee_roles)
         ]
         joined = sum(names[1:], names[0]) if names else ibis.literal("")
