@@ -220,3 +220,19 @@ def test_an_assignment_ingested_changes_the_next_routing_preview(held: HostedWor
     _pool(held).reps.key = None
     assert kept == decisions(held, [first[0]["contact_id"]], now)
     assert kept[0]["route"]["owner"] != busy
+
+
+def test_a_slice_read_after_a_later_event_was_ingested_is_not_reused_past_it(held: HostedWorkspace) -> None:
+    """The ledger's latest instant is kept with the cache; an ingest must move it, or a slice read
+    at an earlier instant would be taken as complete for later ones and miss that event."""
+    people = members(held)
+    (first, first_account), (second, _) = people[0], next(p for p in people if p[1] != people[0][1])
+    fresh = Fresh(held)
+    assert cached(held, first, AS_OF) == fresh(first, AS_OF)  # the cache knows the latest instant now
+    later = AS_OF + timedelta(minutes=10)
+    ingest(held, [{"event_id": "ahead-1", "occurred_at": later, "type": "demo_request",
+                   "contact_id": second, "source": "web"}], now=AS_OF, decide=False)  # fmt: skip
+    assert cached(held, second, AS_OF) == fresh(second, AS_OF)  # read at AS_OF, before the event
+    after = AS_OF + timedelta(minutes=20)
+    assert cached(held, second, after) == fresh(second, after)  # must include the demo request
+    assert first_account != dict(people).get(second)

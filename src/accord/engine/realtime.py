@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -116,6 +116,7 @@ class SliceCache:
         self._lock = threading.Lock()
         self._parts: OrderedDict[str, Slice] = OrderedDict()
         self._by_contact: dict[str, Slice] = {}
+        self._latest: tuple[int | None] | None = None  # the ledger's latest instant, once read
 
     def get(self, contact_id: str, moment: int, generation: int) -> Slice | None:
         with self._lock:
@@ -146,8 +147,13 @@ class SliceCache:
                 self._reset(after)  # another write came between: nothing cached can be trusted
                 return
             self.generation = after
-            for event in events:
+            stored = list(events)
+            for event in stored:
                 self._add(event)
+            if self._latest is not None and stored:
+                known = self._latest[0]
+                newest = max(e.ts for e in stored)
+                self._latest = (newest if known is None else max(known, newest),)
 
     def _add(self, event: Event) -> None:
         if event.contact_id is not None:
@@ -176,9 +182,22 @@ class SliceCache:
                 if self._by_contact.get(contact) is piece:
                     del self._by_contact[contact]
 
+    def latest(self, generation: int, read: Callable[[], int | None]) -> int | None:
+        """The ledger's latest event instant at ``generation``: read once, then kept up to date by
+        :meth:`appended` (a maximum over every event costs a scan of the whole ledger)."""
+        with self._lock:
+            if generation == self.generation and self._latest is not None:
+                return self._latest[0]
+        value = read()
+        with self._lock:
+            if generation == self.generation:
+                self._latest = (value,)
+        return value
+
     def _reset(self, generation: int) -> None:
         self._parts.clear()
         self._by_contact.clear()
+        self._latest = None
         self.generation = generation
 
 
@@ -228,12 +247,12 @@ class RealTime:
             found = self.slices.get(contact_id, moment, generation)
             if found is not None:
                 return found
-        piece = self._read(contact_id, moment)
+        piece = self._read(contact_id, moment, generation)
         if self.slices is not None and self.ledger.copy.generation == generation:
             self.slices.put(piece, generation)
         return piece
 
-    def _read(self, contact_id: str, moment: int) -> Slice:
+    def _read(self, contact_id: str, moment: int, generation: int) -> Slice:
         found = self._rows(self._profiles_slice_sql, {"contact": contact_id, "as_of": moment})
         if not any(r["contact_id"] == contact_id for r in found):
             raise AccordError(
@@ -247,7 +266,12 @@ class RealTime:
         }
         account_of = {r["contact_id"]: r["account_id"] for r in found}
         params = {"as_of": moment, "contacts": sorted(profiles), "part": part}
-        latest = self.ledger.con.execute(self._latest_sql).fetchall()[0][0]
+
+        def read_latest() -> int | None:
+            found = self.ledger.con.execute(self._latest_sql).fetchall()[0][0]
+            return None if found is None else int(found)
+
+        latest = read_latest() if self.slices is None else self.slices.latest(generation, read_latest)
         events = [event_of(r) for r in self._rows(self._events_slice_sql, params)]
         open_ended = latest is None or int(latest) <= moment
         return Slice(part, profiles, account_of, events, moment, open_ended)
