@@ -22,12 +22,10 @@ from accord.handoffs.view import HandoffView, clock_types
 from accord.ledger.store import Ledger
 from accord.service.hosted import HostedWorkspace
 from accord.service.workspace import Workspace
-from accord.spec.load import spec_hash
 
 MAX_DECISIONS = 25
 """Decisions per request: each costs one real-time evaluation (see bench/RESULTS.md, "API ingest")."""
 OPEN = ("open", "at_risk", "breached")
-_POOLS = threading.Lock()
 
 
 def _iso(ts: int | None) -> str | None:
@@ -112,17 +110,8 @@ class RealTimePool:
 
 
 def _pool(ws: HostedWorkspace) -> RealTimePool:
-    with _POOLS:
-        # the version of the spec the workspace holds now, hashed once per spec object (hashing
-        # dumps the whole agreement: milliseconds, several times a request)
-        held = ws.cache.get("spec_hash")
-        if held is None or held[0] is not ws.spec:
-            held = ws.cache["spec_hash"] = (ws.spec, spec_hash(ws.spec))
-        key = f"realtime:{held[1]}"
-        pool = ws.cache.get(key)
-        if pool is None:
-            pool = ws.cache[key] = RealTimePool(ws)
-    return pool
+    """The workspace's evaluators; a new spec (``reload_spec`` empties the cache) gets new ones."""
+    return ws.kept("realtime", lambda: RealTimePool(ws))
 
 
 @contextmanager

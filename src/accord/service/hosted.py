@@ -19,9 +19,10 @@ wrote (the change counter moved), never per request.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from accord.ledger.postgres import PostgresStore
 from accord.ledger.store import Ledger
@@ -29,6 +30,7 @@ from accord.service.workspace import Workspace, database_url, locate
 
 _HELD: dict[Path, HostedWorkspace] = {}
 _HELD_LOCK = threading.Lock()
+T = TypeVar("T")
 POOL_SIZE = 8
 """Idle PostgreSQL connections kept for reuse (a new one costs about 6 ms); more may be open at once."""
 
@@ -57,6 +59,7 @@ class HostedWorkspace(Workspace):
         self._idle: list[PostgresStore] = []
         self._closed = False
         self.cache: dict[str, Any] = {}  # per-spec-version objects (the compiled real-time queries)
+        self._cache_lock = threading.Lock()
 
     def ledger(self, *, read_only: bool = False) -> Ledger:
         """A cursor of the held connection; closing it leaves the database open for the others."""
@@ -96,6 +99,15 @@ class HostedWorkspace(Workspace):
                 self._idle.append(pg)
                 return
         pg.close()
+
+    def kept(self, key: str, make: Callable[[], T]) -> T:
+        """What ``make`` builds, once per key for as long as the spec stays (see :meth:`reload_spec`):
+        compiled evaluators, and the writers that group this workspace's commits."""
+        with self._cache_lock:
+            if key not in self.cache:
+                self.cache[key] = make()
+            found: T = self.cache[key]
+            return found
 
     def reload_spec(self) -> None:
         """Forget the parsed spec (after the file changed) and everything compiled against it."""

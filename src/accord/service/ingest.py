@@ -31,7 +31,6 @@ from accord.service.hosted import HostedWorkspace, writing
 from accord.service.workspace import Workspace
 
 MAX_BATCH = 1000
-_COMMITTERS = threading.Lock()
 
 
 @dataclass
@@ -198,13 +197,7 @@ def _disjoint(group: list[_Pending], pending: _Pending) -> bool:
 
 
 def _committer(ws: HostedWorkspace) -> GroupWriter[_Pending]:
-    with _COMMITTERS:
-        found = ws.cache.get("committer")
-        if found is None:
-            found = ws.cache["committer"] = GroupWriter(
-                lambda group: _commit_group(ws, group), fits=_disjoint
-            )
-    return found
+    return ws.kept("committer", lambda: GroupWriter(lambda group: _commit_group(ws, group), fits=_disjoint))
 
 
 def _stage_together(parts: list[_Pending]) -> None:

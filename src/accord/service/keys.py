@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -182,11 +181,7 @@ def record_audit(
         ]
     )
     if isinstance(ws, HostedWorkspace):
-        with _AUDITORS:
-            writer = ws.cache.get("audit")
-            if writer is None:
-                writer = ws.cache["audit"] = GroupWriter(lambda rows: _write_audit(ws, rows))
-        writer.run(row)
+        ws.kept("audit", lambda: GroupWriter[_AuditRow](lambda rows: _write_audit(ws, rows))).run(row)
     else:
         _write_audit(ws, [row])
 
@@ -194,9 +189,6 @@ def record_audit(
 @dataclass
 class _AuditRow(Waiting):
     values: list[Any] = field(default_factory=list)
-
-
-_AUDITORS = threading.Lock()
 
 
 def _write_audit(ws: Workspace, rows: list[_AuditRow]) -> None:
