@@ -538,7 +538,7 @@ class Ledger:
             mine = list(
                 zip(*(rows[c].to_pylist() for c in ("_row", "event_id", "content_hash")), strict=True)
             )
-            stored = self._stored_hashes([eid for _, eid, _ in mine])
+            stored = self.stored_hashes([eid for _, eid, _ in mine])
             conflicts = [(row, eid) for row, eid, h in mine if eid in stored and stored[eid] != h]
             conflicts.sort()
         else:
@@ -593,7 +593,7 @@ class Ledger:
         else:
             result.events_written += n_new
 
-    def _stored_hashes(self, ids: list[str]) -> dict[str, str]:
+    def stored_hashes(self, ids: list[str]) -> dict[str, str]:
         """The content hash of each of these event ids the ledger holds (an index look-up)."""
         if not ids:
             return {}

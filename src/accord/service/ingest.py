@@ -114,7 +114,7 @@ def ingest(
     named = [None if e.get("event_id") is None else str(e.get("event_id")) for e in events]
     if isinstance(ws, HostedWorkspace) and None not in named and len(set(named)) == len(named):
         # every event names its own id: the committing request stages the whole group at once
-        pending = _Pending(raw=table, ids=[str(i) for i in named])
+        pending = _Pending(raw=table, ids=[i for i in named if i is not None])
         _committer(ws).run(pending)
         timings = {"stage": pending.staging}
     else:
@@ -212,20 +212,22 @@ def _stage_together(parts: list[_Pending]) -> None:
     batch = _stager().stage_typed("events", pa.concat_tables(tables), label="api")
     spent = time.perf_counter() - clock
     offset = 0
+    row = batch.rows["_row"]
     for part, table in zip(parts, tables, strict=True):
         n = table.num_rows
-        row = batch.rows["_row"]
         mine = batch.rows.filter(pc.and_(pc.greater(row, offset), pc.less_equal(row, offset + n)))
-        at = mine.schema.get_field_index("_row")
-        part.batch = Batch(
-            kind="events",
-            rows=mine.set_column(at, "_row", pc.subtract(mine["_row"], offset)),
-            rejects=[Reject(r.row - offset, r.reason) for r in batch.rejects if offset < r.row <= offset + n],
-            rows_read=n,
-            file="api",
-        )
+        refused = [r for r in batch.rejects if offset < r.row <= offset + n]
+        rows, rejects = _shifted(mine, refused, -offset)
+        part.batch = Batch(kind="events", rows=rows, rejects=rejects, rows_read=n, file="api")
         part.staging, part.raw = spent, None
         offset += n
+
+
+def _shifted(rows: pa.Table, rejects: list[Reject], by: int) -> tuple[pa.Table, list[Reject]]:
+    """Staged rows and refusals with their row numbers moved ``by``: into or out of a group's batch."""
+    at = rows.schema.get_field_index("_row")
+    moved = rows.set_column(at, "_row", pc.add(rows["_row"], by))
+    return moved, [Reject(r.row + by, r.reason) for r in rejects]
 
 
 def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
@@ -238,23 +240,14 @@ def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
     offset = 0
     for pending in group:  # row numbers stay distinct in the combined batch
         assert pending.batch is not None
-        part = pending.batch.rows
-        at = part.schema.get_field_index("_row")
-        rows.append(part.set_column(at, "_row", pc.add(part["_row"], offset)))
-        rejects += [Reject(r.row + offset, r.reason) for r in pending.batch.rejects]
+        moved, refused = _shifted(pending.batch.rows, pending.batch.rejects, offset)
+        rows.append(moved)
+        rejects += refused
         offset += pending.batch.rows_read
     batch = Batch(kind="events", rows=pa.concat_tables(rows), rejects=rejects, rows_read=offset, file="api")
     ids = [eid for pending in group for eid in pending.ids]
     with writing(ws), ws.ledger() as ledger:
-        existing: dict[str, str] = {}
-        if ids:  # an IN list is answered from the primary-key index, not by scanning events
-            existing = dict(
-                ledger.con.execute(
-                    "SELECT event_id, content_hash FROM events WHERE event_id IN "
-                    f"({', '.join('?' for _ in ids)})",
-                    ids,
-                ).fetchall()
-            )
+        existing = ledger.stored_hashes(ids)
         fresh = [eid for eid in ids if eid not in existing]
         if fresh:  # all-duplicate requests write nothing, not even an import row
             stamp = datetime.now(UTC)
