@@ -197,6 +197,11 @@ def partition_rows(s: ir.Table) -> dict[str, int]:
     return out
 
 
+def window_frame(window: int | None) -> tuple[int | None, int]:
+    """The range frame of ``t - W < ts <= t`` over whole seconds (all of the past when W is None)."""
+    return (None, 0) if window is None else (-(window - 1), 0)
+
+
 def count_requests(plan: Plan) -> list[tuple[str, str, tuple[int | None, int], str]]:
     """Every 0/1 count derive takes over a window: (lane, group, range frame, flag column).
 
@@ -206,14 +211,11 @@ def count_requests(plan: Plan) -> list[tuple[str, str, tuple[int | None, int], s
     spec = plan.spec
     out: list[tuple[str, str, tuple[int | None, int], str]] = []
 
-    def frame(window: int | None) -> tuple[int | None, int]:
-        return (None, 0) if window is None else (-(window - 1), 0)
-
     for name, feature in spec.features.items():
         group = "contact_id" if feature.scope == "contact" else "part"
         window = None if feature.window is None else int(feature.window.total_seconds())
         if feature.agg == "count":
-            out.append((f"f__{name}", group, frame(window), f"hit__{name}"))
+            out.append((f"f__{name}", group, window_frame(window), f"hit__{name}"))
         elif feature.agg == "count_distinct" and feature.of == "day":
             out.append((f"started__{name}", group, (None, 0), f"first__{name}"))
             if window is not None:
@@ -227,7 +229,7 @@ def count_requests(plan: Plan) -> list[tuple[str, str, tuple[int | None, int], s
     if committee is not None:
         window = int(committee.window.total_seconds())
         for i in range(len(plan.committee_roles)):
-            out.append((f"engaged__{i}", "part", frame(window), f"is_role__{i}"))
+            out.append((f"engaged__{i}", "part", window_frame(window), f"is_role__{i}"))
     return out
 
 
@@ -293,7 +295,7 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
     for name, feature in spec.features.items():
         group = s.contact_id if feature.scope == "contact" else s.part
         window = None if feature.window is None else int(feature.window.total_seconds())
-        win = by(group, (None, 0) if window is None else (-(window - 1), 0))
+        win = by(group, window_frame(window))
         hit = s[f"hit__{name}"]
         if feature.agg == "sum":
             cols[f"f__{name}"] = (
