@@ -188,8 +188,7 @@ def intent_drivers_at(
         contribution = round2(min(raw, signal.cap) if signal.cap is not None else raw)
         if contribution == 0:
             continue
-        since = t - DRIVER_COUNT_WINDOW.total_seconds()  # in_window(e.ts, t, DRIVER_COUNT_WINDOW), inlined
-        recent_count = sum(1 for e in mine if since < e.ts <= t)
+        recent_count = sum(1 for e in mine if in_window(e.ts, t, DRIVER_COUNT_WINDOW))
         drivers.append(
             Driver(
                 "intent",

@@ -273,7 +273,7 @@ class RealTime:
 
         latest = read_latest() if self.slices is None else self.slices.latest(generation, read_latest)
         events = [event_of(r) for r in self._rows(self._events_slice_sql, params)]
-        open_ended = latest is None or int(latest) <= moment
+        open_ended = latest is None or latest <= moment
         return Slice(part, profiles, account_of, events, moment, open_ended)
 
     def state(self, contact_id: str, as_of: datetime | None = None) -> LeadState:
