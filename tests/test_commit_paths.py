@@ -1,5 +1,6 @@
 """A commit looks small batches up in the primary-key index and joins large ones; one query stages
-typed records. Both commit paths must store and report the same, whatever the batch holds."""
+typed records. Both commit paths must store and report the same, whatever the batch holds, and what
+a commit reports having written must be what reading the ledger back gives."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, staged_events
 from accord.ledger import store
 from accord.ledger.imports import Stager
 from accord.ledger.store import Ledger
@@ -74,3 +76,74 @@ def test_index_and_join_commits_store_and_report_the_same(batches: list[list[dic
         finally:
             small.close()
             large.close()
+
+
+instant = st.one_of(
+    st.integers(0, 3).map(lambda h: BASE + timedelta(hours=h)),
+    # before 1970 and between seconds: the whole-second instant is a floor, not a truncation
+    st.integers(-(10**12), 10**12).map(
+        lambda us: datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    ),
+)
+typed_event = st.fixed_dictionaries(
+    {
+        "event_id": st.sampled_from(["e1", "e2", "e3", "e4", "e5"]),
+        "occurred_at": instant,
+        "type": st.sampled_from(["page_view", "pricing_view"]),
+        "contact_id": st.one_of(st.none(), st.sampled_from(["c1", "c2"])),
+        "account_id": st.one_of(st.none(), st.just("a1")),
+        "topic": st.one_of(st.none(), st.just("pricing")),
+        "properties": st.sampled_from([{}, {"url": "/pricing", "n": 2}, {"nested": {"a": [1, 2]}}]),
+    }
+)
+
+
+def _stage(rows: list[dict[str, Any]]) -> Any:
+    stager = Stager("UTC")
+    try:
+        return stager.stage_typed("events", events_table(rows), label="test")
+    finally:
+        stager.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=st.lists(st.lists(typed_event, min_size=1, max_size=6), min_size=1, max_size=3))
+def test_a_commit_reports_what_it_wrote_as_reading_the_ledger_back_would(
+    batches: list[list[dict[str, Any]]],
+) -> None:
+    """The API's group commit trusts the commit's report (ids found, ids written) and builds the
+    written events from the staged rows instead of reading them back: both must equal the ledger."""
+    with tempfile.TemporaryDirectory() as tmp:
+        told = Ledger.create(Path(tmp) / "told.duckdb")
+        looked = Ledger.create(Path(tmp) / "looked.duckdb")
+        try:
+            for n, rows in enumerate(batches):
+                batch = _stage(rows)
+                ids = batch.rows.column("event_id").to_pylist()
+                before = {
+                    r[0]: r[1]
+                    for r in told.con.execute("SELECT event_id, content_hash FROM events").fetchall()
+                }
+                known = told.stored_hashes(ids)
+                got = told.commit(batch, f"imp{n}", BASE, known=known)
+                plain = looked.commit(_stage(rows), f"imp{n}", BASE)
+                # a known look-up changes nothing the commit stores or reports
+                assert (got.imported, got.duplicates, got.rejects) == (
+                    plain.imported,
+                    plain.duplicates,
+                    plain.rejects,
+                )
+                assert got.stored == {i: before[i] for i in ids if i in before} == plain.stored
+                assert got.written == [i for i in ids if i not in before] == plain.written
+                assert len(got.written) == got.imported
+                back = fetch_rows(
+                    told.con,
+                    f"SELECT {EVENT_SELECT} FROM events WHERE import_id = ? ORDER BY event_id",
+                    [f"imp{n}"],
+                )
+                built = staged_events(batch.rows, set(got.written))
+                assert sorted(built, key=lambda e: e.event_id) == [event_of(r) for r in back]
+            assert _stored(told) == _stored(looked)
+        finally:
+            told.close()
+            looked.close()

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from accord import service
+from accord.engine.inputs import profiles_sql
 from accord.engine.realtime import LeadState, RealTime
 from accord.service.decide import realtime
 from accord.service.hosted import HostedWorkspace
@@ -127,6 +128,20 @@ def test_cached_decisions_equal_fresh_ones_through_every_kind_of_write(
         teammates = by_account.get(event["account_id"], [])[:3] + newcomers[-2:]
         for c in {*touched[-3:], *teammates, *(c for c, _ in rng.sample(people, 2))}:
             assert cached(held, c, now) == fresh(c, now), (step, kind, c)
+    for c in {*touched, *newcomers}:  # routing reads the profile the state carries
+        assert cached(held, c, now).profile == profile_row(held, c, now), c
+
+
+def profile_row(ws: HostedWorkspace, contact: str, now: datetime) -> dict[str, Any]:
+    """The contact's row of the whole ledger's profiles table, as the tick's routing reads it."""
+    with ws.ledger(read_only=True) as ledger:
+        cursor = ledger.con.execute(
+            f"SELECT * FROM ({profiles_sql(ws.spec, int(now.timestamp()))}) WHERE contact_id = ?", [contact]
+        )
+        names = [d[0] for d in cursor.description]
+        found = cursor.fetchall()
+    assert len(found) == 1
+    return dict(zip(names, found[0], strict=True))
 
 
 def test_ingest_feeds_the_cache_instead_of_emptying_it(held: HostedWorkspace) -> None:

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.domain.journey import StageRow
 from accord.domain.lead import LeadEvaluator
@@ -58,6 +59,9 @@ class LeadState:
     drivers: list[dict[str, Any]] = field(default_factory=list)
     history: list[StageRow] = field(default_factory=list)
     spec_version: str = ""
+    profile: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The contact's profile row as of the instant (contact and ``account__`` columns, as the batch
+    profiles table has them): routing rules read it, and it is already in hand."""
 
 
 EVENT_SELECT = (
@@ -81,6 +85,18 @@ def event_of(row: Mapping[str, Any]) -> Event:
     return Event(ts=int(row["ts"]), props=json.loads(text) if text else {}, **fields)
 
 
+def staged_events(rows: pa.Table, ids: set[str]) -> list[Event]:
+    """Staged event rows (the import's typed shape) with these ids, as :func:`event_of` reads them back
+    from the ledger: a commit that knows what it wrote need not read it again."""
+    mine = rows.filter(pc.is_in(rows["event_id"], pa.array(sorted(ids), pa.string())))
+    micros = pc.cast(mine["occurred_at"], pa.int64()).to_pylist()
+    out = []
+    for row, us in zip(mine.select([*EVENT_FIELDS, "properties"]).to_pylist(), micros, strict=True):
+        row["ts"] = us // 1_000_000  # floor, as epoch() and floor() give it for instants before 1970 too
+        out.append(event_of(row))
+    return out
+
+
 @dataclass
 class Slice:
     """One account's contacts (their profiles) and events, as a real-time decision reads them."""
@@ -91,6 +107,7 @@ class Slice:
     events: list[Event]
     read_at: int  # the instant it was read as of
     open_ended: bool  # nothing in the ledger was later than read_at: it holds for any later instant
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # profile rows as read, per contact
     ids: set[str] = field(init=False)  # of events, so an event added twice counts once
 
     def __post_init__(self) -> None:
@@ -274,7 +291,8 @@ class RealTime:
         latest = read_latest() if self.slices is None else self.slices.latest(generation, read_latest)
         events = [event_of(r) for r in self._rows(self._events_slice_sql, params)]
         open_ended = latest is None or latest <= moment
-        return Slice(part, profiles, account_of, events, moment, open_ended)
+        rows = {r["contact_id"]: r for r in found}
+        return Slice(part, profiles, account_of, events, moment, open_ended, rows)
 
     def state(self, contact_id: str, as_of: datetime | None = None) -> LeadState:
         """The contact's state as of an instant (default now), from the ledger as it is."""
@@ -303,6 +321,7 @@ class RealTime:
             drivers=drivers,
             history=result.history,
             spec_version=self.version,
+            profile=piece.rows.get(contact_id, {}),
         )
 
     def update(

@@ -84,7 +84,9 @@ class HandoffView:
 
     @cached_property
     def stage_entries(self) -> dict[str, list[tuple[int, str]]]:
-        if not any(s.start.stage for s in self.spec.slas.values()) or not self._has("derived_stages"):
+        if not any(s.start.stage for s in self.spec.slas.values()) or not self.ledger.has_table(
+            "derived_stages"
+        ):
             return {}
         only, params = self._contacts_filter()
         rows = self.ledger.con.execute(
@@ -106,12 +108,6 @@ class HandoffView:
                 cid, self.happenings.get(cid, []), self.as_of, stage_entries=self.stage_entries.get(cid, ())
             )
         return out
-
-    def _has(self, table: str) -> bool:
-        rows = self.ledger.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-        ).fetchall()
-        return bool(rows[0][0])
 
 
 def clock_types(spec: Spec) -> tuple[str, ...]:

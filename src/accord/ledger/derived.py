@@ -63,7 +63,4 @@ def latest_run(ledger: Ledger) -> dict[str, Any] | None:
 
 
 def has_derived(ledger: Ledger) -> bool:
-    rows = ledger.con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'derived_leads'"
-    ).fetchall()
-    return bool(rows[0][0])
+    return ledger.has_table("derived_leads")

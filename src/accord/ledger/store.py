@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -89,6 +89,11 @@ class CommitResult:
     events_written: int = 0
     rejects: list[Reject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # For a small batch of events (looked up by id, see SMALL_BATCH): the batch's ids the ledger held
+    # before, with their content hashes, and the ids this commit wrote. A caller that must know what it
+    # stored (the API's decisions) then needs no second read; None when the batch took the join path.
+    stored: dict[str, str] | None = None
+    written: list[str] | None = None
 
 
 @dataclass
@@ -198,13 +203,20 @@ class Ledger:
 
     # ---- schema ---------------------------------------------------------------------------------
 
+    def has_table(self, name: str) -> bool:
+        """Whether the working copy holds this table (derived tables exist once derive has run).
+
+        duckdb_tables() rather than information_schema: the same answer for tables at half the cost,
+        and decisions ask on every request."""
+        rows = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchall()
+        return bool(rows[0][0])
+
     def schema_version(self) -> int:
         if self.pg is not None:
             return self.pg.version()
-        exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'accord_migrations'"
-        ).fetchall()[0]
-        if not exists or not exists[0]:
+        if not self.has_table("accord_migrations"):
             return 0
         row = self.con.execute("SELECT coalesce(max(version), 0) FROM accord_migrations").fetchall()[0]
         return int(row[0]) if row else 0
@@ -416,10 +428,23 @@ class Ledger:
     # ---- writing --------------------------------------------------------------------------------
 
     def commit(
-        self, batch: Batch, import_id: str, started_at: datetime, rejects_file: str | None = None
+        self,
+        batch: Batch,
+        import_id: str,
+        started_at: datetime,
+        rejects_file: str | None = None,
+        *,
+        known: Mapping[str, str] | None = None,
     ) -> CommitResult:
-        """Apply a staged batch atomically; report what was new, changed, already there or refused."""
+        """Apply a staged batch atomically; report what was new, changed, already there or refused.
+
+        ``known``: the stored content hash of each of an events batch's ids the ledger holds, as the
+        caller just looked them up while holding the write lock, so the commit need not look again.
+        Ignored with PostgreSQL: another server may write in between, and the transaction reloads.
+        """
         result = CommitResult(import_id)
+        if self.pg is not None:
+            known = None
         table = TABLES[batch.kind]
         self.con.register("staged_rows", batch.rows)
         if batch.events is not None:
@@ -427,7 +452,9 @@ class Ledger:
         try:
             with self.transaction():
                 if batch.kind == "events":
-                    self._append_events("staged_rows", batch.rows, import_id, result, count_as_rows=True)
+                    self._append_events(
+                        "staged_rows", batch.rows, import_id, result, count_as_rows=True, known=known
+                    )
                 else:
                     staged = "staged_rows"
                     if batch.provided is not None:
@@ -531,14 +558,24 @@ class Ledger:
         )
 
     def _append_events(
-        self, staged: str, rows: pa.Table, import_id: str, result: CommitResult, *, count_as_rows: bool
+        self,
+        staged: str,
+        rows: pa.Table,
+        import_id: str,
+        result: CommitResult,
+        *,
+        count_as_rows: bool,
+        known: Mapping[str, str] | None = None,
     ) -> None:
         small = rows.num_rows <= SMALL_BATCH
         if small:  # look the ids up in the primary-key index instead of joining all events
             mine = list(
                 zip(*(rows[c].to_pylist() for c in ("_row", "event_id", "content_hash")), strict=True)
             )
-            stored = self.stored_hashes([eid for _, eid, _ in mine])
+            if known is None:
+                stored = self.stored_hashes([eid for _, eid, _ in mine])
+            else:
+                stored = {eid: known[eid] for _, eid, _ in mine if eid in known}
             conflicts = [(row, eid) for row, eid, h in mine if eid in stored and stored[eid] != h]
             conflicts.sort()
         else:
@@ -587,6 +624,8 @@ class Ledger:
             ).fetchall()[0]
         n_new = int(inserted[0]) if inserted else 0
         _fault("after_events")
+        if small and count_as_rows:
+            result.stored, result.written = stored, fresh
         if count_as_rows:
             result.imported += n_new
             result.duplicates += n_dup

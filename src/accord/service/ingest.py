@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows
+from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, staged_events
 from accord.errors import AccordError
 from accord.ledger.imports import Stager
 from accord.ledger.schema import TABLES
@@ -253,19 +253,25 @@ def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
             stamp = datetime.now(UTC)
             import_id = f"api_{stamp:%Y%m%dT%H%M%S%f}"
             before = ledger.copy.generation
-            ledger.commit(batch, import_id, stamp)
+            done = ledger.commit(batch, import_id, stamp, known=existing)
             after = ledger.copy.generation
             # With PostgreSQL another server may have stored some of these ids between the look-up
             # above and the commit (which reloads and skips them): what this commit wrote is the truth.
-            found = fetch_rows(
-                ledger.con,
-                f"SELECT {EVENT_SELECT}, content_hash, import_id FROM events "
-                f"WHERE event_id IN ({', '.join('?' for _ in fresh)})",
-                fresh,
-            )
-            existing.update((r["event_id"], r["content_hash"]) for r in found if r["import_id"] != import_id)
-            if isinstance(ws, HostedWorkspace):
+            if done.stored is not None and done.written is not None:  # the commit says what it found
+                existing.update(done.stored)
+                stored = staged_events(batch.rows, set(done.written))
+            else:
+                found = fetch_rows(
+                    ledger.con,
+                    f"SELECT {EVENT_SELECT}, content_hash, import_id FROM events "
+                    f"WHERE event_id IN ({', '.join('?' for _ in fresh)})",
+                    fresh,
+                )
+                existing.update(
+                    (r["event_id"], r["content_hash"]) for r in found if r["import_id"] != import_id
+                )
                 stored = [event_of(r) for r in found if r["import_id"] == import_id]
+            if isinstance(ws, HostedWorkspace):
                 pool = _pool(ws)
                 pool.slices.appended(stored, before, after)
                 pool.reps.appended([e.type for e in stored], before, after, pool.clock_types)

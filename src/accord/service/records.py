@@ -95,9 +95,7 @@ def account_view(ws: Workspace, account_id: str) -> dict[str, Any]:
         account = _rows(ledger.con.execute("SELECT * FROM accounts WHERE account_id = ?", [account_id]))
         if not account:
             raise NotFound(f"no account '{account_id}'", hint="account ids come from imports or events")
-        has = ledger.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'derived_leads'"
-        ).fetchall()[0][0]
+        has = ledger.has_table("derived_leads")
         lead_cols = ", l.score, l.tier, l.motion, l.stage" if has else ""
         lead_join = "LEFT JOIN derived_leads l USING (contact_id) " if has else ""
         contacts = _rows(
@@ -133,9 +131,7 @@ def opportunity_view(ws: Workspace, opportunity_id: str) -> dict[str, Any]:
                 [opportunity_id],
             )
         )
-        has = ledger.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'derived_stages'"
-        ).fetchall()[0][0]
+        has = ledger.has_table("derived_stages")
         stages = (
             _rows(
                 ledger.con.execute(

@@ -65,9 +65,7 @@ def writeback(
         hook = hooks[webhook]
         key = f"webhook:{hook.id}"
     with ws.ledger() as ledger:
-        if not ledger.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'derived_leads'"
-        ).fetchall()[0][0]:
+        if not ledger.has_table("derived_leads"):
             raise WorkspaceError("nothing derived yet", hint="run `accord derive` first")
         rows = current_rows(ledger, spec, moment)
         before = last_fingerprints(ledger, key)
