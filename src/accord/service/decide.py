@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from accord.domain.clocks import Clock, Clocks, Happening
+from accord.domain.routing import Router
 from accord.engine.realtime import LeadState, RealTime, SliceCache
 from accord.errors import AccordError
 from accord.handoffs.view import HandoffView, clock_types
@@ -73,6 +74,7 @@ class RealTimePool:
         self.ws, self.size = ws, size
         self.slices = SliceCache()  # shared by the instances; ingest tells it what it stored
         self.reps = RepsCache()
+        self.router = Router(ws.spec)  # its rules parsed once per spec, not once per routed lead
         self.clock_types = frozenset(clock_types(ws.spec))
         self.free: list[tuple[Ledger, RealTime]] = []
         self.made = 0
@@ -143,7 +145,8 @@ def decisions(ws: Workspace, contacts: Sequence[str], now: datetime) -> list[dic
         # this request's contacts only: reading every contact's handoffs per request would grow
         # with the ledger; routing reads the whole picture (rep loads) only when it must assign
         view = HandoffView(ledger, ws.spec, int(moment.timestamp()), only=frozenset(contacts))
-        router = _Routing(ws, ledger, view, _pool(ws).reps if isinstance(ws, HostedWorkspace) else None)
+        pool = _pool(ws) if isinstance(ws, HostedWorkspace) else None
+        router = _Routing(ws, ledger, view, pool.reps if pool else None, pool.router if pool else None)
         for contact in contacts:
             state = states[contact]
             if isinstance(state, AccordError):
@@ -157,10 +160,16 @@ class _Routing:
     """Who owns a lead, or whom the tick would assign it to now, and the clocks that follow."""
 
     def __init__(
-        self, ws: Workspace, ledger: Ledger, view: HandoffView, shared: RepsCache | None = None
+        self,
+        ws: Workspace,
+        ledger: Ledger,
+        view: HandoffView,
+        shared: RepsCache | None = None,
+        router: Router | None = None,
     ) -> None:
         self.ws, self.ledger, self.view, self.shared = ws, ledger, view, shared
         self.spec = ws.spec
+        self.router = router or Router(ws.spec)
         self.human = [m for m, d in self.spec.motions.items() if d.human]
         self._reps: dict[str, Any] | None = None
 
@@ -219,9 +228,6 @@ class _Routing:
         }
 
     def _router_decision(self, state: LeadState) -> Any:
-        from accord.domain.routing import Router
-
-        spec = self.spec
         # The profile the evaluation read (the batch profiles row, from the account slice) is the row
         # routing reads: a second query for it cost ~9 ms of planning per routed lead.
         row: dict[str, Any] = {**state.profile, "_account_owner": state.profile.get("account__owner_id")}
@@ -234,8 +240,7 @@ class _Routing:
         if self._reps is None:
             self._reps = self._rep_loads()
         on = datetime.fromtimestamp(self.view.as_of, UTC).date()
-        router = Router(spec)
-        return router.route(
+        return self.router.route(
             state.contact_id, row, on=on, reps=self._reps, account_owner=row.get("_account_owner")
         )
 
