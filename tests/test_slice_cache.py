@@ -251,3 +251,46 @@ def test_a_slice_read_after_a_later_event_was_ingested_is_not_reused_past_it(hel
     after = AS_OF + timedelta(minutes=20)
     assert cached(held, second, after) == fresh(second, after)  # must include the demo request
     assert first_account != dict(people).get(second)
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_handoff_events_read_from_the_slice_equal_the_ledgers(held: HostedWorkspace, seed: int) -> None:
+    """Decisions take a contact's handoff and clock events from the slice they just read instead of a
+    query (HandoffView.happenings). Within a second the ledger orders them by the microsecond, then
+    by id, and stops at the instant itself: the slice, which holds whole seconds, must do the same."""
+    from accord.handoffs.view import HandoffView, clock_types
+
+    rng = random.Random(seed)
+    people = [c for c, _ in members(held)]
+    chosen = rng.sample(people, 4)
+    types = clock_types(held.spec)
+    reps = sorted(held.spec.people)
+    now = AS_OF
+    for step in range(25):
+        now += timedelta(seconds=rng.choice([0, 1, 60]))
+        at = now.replace(microsecond=0)
+        events = [
+            {
+                # ids that disagree with the instants' order, so a tie-break by id shows
+                "event_id": f"h{seed}-{step}-{rng.randint(0, 99):02d}-{k}",
+                "occurred_at": at
+                + timedelta(microseconds=rng.choice([-700_000, -1, 0, 1, 250_000, 999_999])),
+                "type": rng.choice([*types, "page_view"]),
+                "contact_id": rng.choice(chosen),
+                "actor_id": rng.choice(reps),
+                "source": "crm",
+            }
+            for k in range(rng.randint(1, 4))
+        ]
+        ingest(held, events, now=at, decide=False)
+        moment = int(at.timestamp())
+        with realtime(held) as rt, held.ledger(read_only=True) as ledger:
+            for contact in chosen:
+                from_slice = rt.happenings(contact, moment, types)
+                view = HandoffView(ledger, held.spec, moment, only=frozenset([contact]))
+                assert from_slice == view.happenings.get(contact, []), (step, contact)
+    with held.ledger(read_only=True) as ledger:  # the walk did reach ties and the second after
+        late = ledger.con.execute(
+            "SELECT count(*) FROM events WHERE event_id LIKE 'h%' AND microsecond(occurred_at) > 0"
+        ).fetchall()[0][0]
+    assert late > 0

@@ -33,6 +33,8 @@ class Event:
     topic: str | None = None
     source: str | None = None
     props: Mapping[str, Any] = field(default_factory=dict)
+    us: int | None = None  # the instant in epoch microseconds, when read from the ledger: what orders
+    # events inside one second, as handoffs and clocks order them (scores work in whole seconds)
 
 
 EVENT_COLUMNS: tuple[str, ...] = (

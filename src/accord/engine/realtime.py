@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from accord.domain.clocks import Happening
 from accord.domain.journey import StageRow
 from accord.domain.lead import LeadEvaluator
 from accord.domain.records import Event, coerce
@@ -66,7 +67,7 @@ class LeadState:
 
 EVENT_SELECT = (
     f"{', '.join(EVENT_FIELDS)}, CAST(floor(epoch(occurred_at)) AS BIGINT) AS ts, "
-    "CAST(properties AS VARCHAR) AS properties"
+    "epoch_us(occurred_at) AS us, CAST(properties AS VARCHAR) AS properties"
 )
 """The events-table columns :func:`event_of` reads, as a SELECT list."""
 
@@ -82,7 +83,9 @@ def event_of(row: Mapping[str, Any]) -> Event:
     """An events-table row (``ts`` in epoch seconds, properties as JSON text) as the evaluator reads it."""
     text = row.get("properties")
     fields: dict[str, Any] = {name: row.get(name) for name in EVENT_FIELDS}
-    return Event(ts=int(row["ts"]), props=json.loads(text) if text else {}, **fields)
+    us = row.get("us")
+    props = json.loads(text) if text else {}
+    return Event(ts=int(row["ts"]), props=props, us=None if us is None else int(us), **fields)
 
 
 def staged_events(rows: pa.Table, ids: set[str]) -> list[Event]:
@@ -93,6 +96,7 @@ def staged_events(rows: pa.Table, ids: set[str]) -> list[Event]:
     out = []
     for row, us in zip(mine.select([*EVENT_FIELDS, "properties"]).to_pylist(), micros, strict=True):
         row["ts"] = us // 1_000_000  # floor, as epoch() and floor() give it for instants before 1970 too
+        row["us"] = us
         out.append(event_of(row))
     return out
 
@@ -323,6 +327,17 @@ class RealTime:
             spec_version=self.version,
             profile=piece.rows.get(contact_id, {}),
         )
+
+    def happenings(self, contact_id: str, moment: int, types: Collection[str]) -> list[Happening]:
+        """The contact's events of these types up to ``moment``, as handoffs read them from the ledger
+        (HandoffView.happenings: by instant to the microsecond, then event id), from the slice a
+        decision has just read: a query per decision less."""
+        piece = self.slice(contact_id, moment)
+        until = moment * 1_000_000  # the slice holds whole seconds; the view stops at the instant
+        mine = [(e.ts * 1_000_000 if e.us is None else e.us, e) for e in piece.events]
+        chosen = [(us, e) for us, e in mine if e.contact_id == contact_id and e.type in types and us <= until]
+        chosen.sort(key=lambda pair: (pair[0], pair[1].event_id))
+        return [Happening(e.ts, e.type, e.actor_id, e.event_id) for _, e in chosen]
 
     def update(
         self, contact_id: str, events: list[dict[str, Any]], as_of: datetime | None = None

@@ -36,6 +36,7 @@ class HandoffView:
     spec: Spec
     as_of: int
     only: frozenset[str] | None = None  # read these contacts' facts only (a decision for a few leads)
+    given: dict[str, list[Happening]] | None = None  # the happenings of ``only``, already read elsewhere
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
 
     def _contacts_filter(self) -> tuple[str, list[str]]:
@@ -63,6 +64,8 @@ class HandoffView:
     @cached_property
     def happenings(self) -> dict[str, list[Happening]]:
         """Per contact, its events of the types clocks and handoffs read, up to as-of."""
+        if self.given is not None:
+            return {c: h for c, h in self.given.items() if h}
         placeholders = ", ".join("?" for _ in self.clock_types)
         only, params = self._contacts_filter()
         rows = self.ledger.con.execute(

@@ -134,17 +134,22 @@ def decisions(ws: Workspace, contacts: Sequence[str], now: datetime) -> list[dic
         return []
     moment = now.astimezone(UTC).replace(microsecond=0)
     states: dict[str, LeadState | AccordError] = {}
+    at = int(moment.timestamp())
+    types = clock_types(ws.spec)
+    happenings: dict[str, list[Happening]] = {}
     with realtime(ws) as rt:
         for contact in contacts:
             try:
                 states[contact] = rt.state(contact, moment)
             except AccordError as exc:
                 states[contact] = exc
+                continue
+            happenings[contact] = rt.happenings(contact, at, types)  # the slice just read holds them
     out: list[dict[str, Any]] = []
     with ws.ledger(read_only=True) as ledger:
         # this request's contacts only: reading every contact's handoffs per request would grow
         # with the ledger; routing reads the whole picture (rep loads) only when it must assign
-        view = HandoffView(ledger, ws.spec, int(moment.timestamp()), only=frozenset(contacts))
+        view = HandoffView(ledger, ws.spec, at, only=frozenset(contacts), given=happenings)
         pool = _pool(ws) if isinstance(ws, HostedWorkspace) else None
         router = _Routing(ws, ledger, view, pool.reps if pool else None, pool.router if pool else None)
         for contact in contacts:
