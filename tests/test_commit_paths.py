@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, staged_events
-from accord.ledger import store
+from accord.ledger import writes
 from accord.ledger.imports import Stager
 from accord.ledger.store import Ledger
 from accord.service.ingest import events_table
@@ -64,7 +64,7 @@ def test_index_and_join_commits_store_and_report_the_same(batches: list[list[dic
         try:
             for n, rows in enumerate(batches):
                 by_index = _commit(small, rows, n)
-                with mock.patch.object(store, "SMALL_BATCH", 0):
+                with mock.patch.object(writes, "SMALL_BATCH", 0):
                     by_join = _commit(large, rows, n)
                 assert by_index == by_join
                 imported, duplicates, conflicts, refused, kept = by_index

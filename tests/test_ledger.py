@@ -21,7 +21,8 @@ from accord import service
 from accord.errors import ImportFileError, LedgerError
 from accord.ledger.importer import ImportReport, ImportRequest
 from accord.ledger.schema import SCHEMA_VERSION, TABLES
-from accord.ledger.store import FAULT_ENV, Ledger, connect
+from accord.ledger.store import Ledger, connect
+from accord.ledger.writes import FAULT_ENV
 
 EVENTS_CSV = """event_id,occurred_at,type,contact_id,account_id,topic,url
 e1,2026-07-01 09:00:00,page_view,c1,a1,pricing,/pricing

@@ -24,7 +24,8 @@ from accord.errors import LedgerError, WorkspaceError
 from accord.ledger.importer import ImportRequest, run_import
 from accord.ledger.postgres import schema_name
 from accord.ledger.schema import MIGRATIONS, MIGRATIONS_DDL, SCHEMA_VERSION, TABLES
-from accord.ledger.store import FAULT_ENV, Ledger
+from accord.ledger.store import Ledger
+from accord.ledger.writes import FAULT_ENV
 
 EVENTS = (
     "event_id,occurred_at,type,contact_id\n"

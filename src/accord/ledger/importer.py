@@ -19,7 +19,8 @@ from accord.ledger import reader
 from accord.ledger.imports import Stager, file_digest, plan_columns
 from accord.ledger.presets import PRESETS, Preset
 from accord.ledger.schema import TABLES
-from accord.ledger.store import Batch, Ledger, Reject
+from accord.ledger.store import Ledger
+from accord.ledger.writes import Batch, Reject
 from accord.spec import catalog
 from accord.spec.model import Spec, _timezone
 from accord.spec.rules import suggest

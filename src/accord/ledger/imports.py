@@ -21,7 +21,8 @@ from accord.errors import ImportFileError
 from accord.ledger.merge import content_hash_sql
 from accord.ledger.reader import RawFile
 from accord.ledger.schema import TABLES, Column, Table
-from accord.ledger.store import Batch, Reject, connect
+from accord.ledger.store import connect
+from accord.ledger.writes import Batch, Reject
 from accord.spec.catalog import GOVERNANCE_EVENT_TYPES
 from accord.spec.rules import suggest
 

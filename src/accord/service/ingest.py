@@ -24,7 +24,7 @@ from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, staged_ev
 from accord.errors import AccordError
 from accord.ledger.imports import Stager
 from accord.ledger.schema import TABLES
-from accord.ledger.store import Batch, Reject
+from accord.ledger.writes import Batch, Reject
 from accord.service.decide import MAX_DECISIONS, _pool, decisions
 from accord.service.grouped import GroupWriter, Waiting
 from accord.service.hosted import HostedWorkspace, writing
