@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from accord import service
 from accord.api import deps
 from accord.errors import AccordError
-from accord.web.routes import Ctx, _begin, _page, _with_flash, templates
+from accord.web.context import Ctx, _begin, _page, _with_flash, templates
 from accord.web.tables import when
 
 router = APIRouter()

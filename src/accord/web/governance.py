@@ -29,7 +29,8 @@ from accord.errors import AccordError
 from accord.governance.proposals import OPEN, Proposal
 from accord.governance.views import backtest_sections, changelog_report
 from accord.web import charts, pages
-from accord.web.routes import Ctx, _begin, _page, _warm, _with_flash
+from accord.web.context import Ctx, _begin, _page, _with_flash
+from accord.web.keeper import _warm
 from accord.web.tables import TableView, day, table, when
 
 router = APIRouter(include_in_schema=False)
