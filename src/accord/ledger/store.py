@@ -15,10 +15,9 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from accord.errors import LedgerError
 from accord.ledger import writes
 from accord.ledger.postgres import PostgresStore, duck_type
 from accord.ledger.schema import MIGRATIONS, MIGRATIONS_DDL, SCHEMA_VERSION, TABLES
-from accord.ledger.writes import Batch, CommitResult, _fault, _lit, _now
+from accord.ledger.writes import _fault, _lit, _now
 
 LEDGER_FILE = "accord.duckdb"
 
@@ -376,17 +375,8 @@ class Ledger:
 
     # ---- writing --------------------------------------------------------------------------------
 
-    def commit(
-        self,
-        batch: Batch,
-        import_id: str,
-        started_at: datetime,
-        rejects_file: str | None = None,
-        *,
-        known: Mapping[str, str] | None = None,
-    ) -> CommitResult:
-        """Apply a staged batch atomically (:func:`accord.ledger.writes.commit`)."""
-        return writes.commit(self, batch, import_id, started_at, rejects_file, known=known)
+    commit = writes.commit
+    """Apply a staged batch atomically (:func:`accord.ledger.writes.commit`, where the steps live)."""
 
     def stored_hashes(self, ids: list[str]) -> dict[str, str]:
         """The content hash of each of these event ids the ledger holds (an index look-up)."""
