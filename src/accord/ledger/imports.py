@@ -275,26 +275,7 @@ class Stager:
                 SELECT *, {reasons} AS _reason FROM hashed ORDER BY _row""").to_arrow_table()
         finally:
             self.con.unregister("typed_in")
-        rejects: list[Reject] = []
-        clashes: list[Reject] = []
-        keep: list[bool] = []
-        first: dict[Any, tuple[int, str]] = {}  # key -> (its first row, that row's content hash)
-        columns = ("_row", table.key, "content_hash", "_reason")
-        for row, ident, digest_value, reason in zip(*(checked[c].to_pylist() for c in columns), strict=True):
-            if reason:
-                rejects.append(Reject(int(row), reason))
-                keep.append(False)
-                continue
-            seen = first.setdefault(ident, (int(row), digest_value))
-            keep.append(seen[0] == row)
-            if seen[0] != row and seen[1] != digest_value:
-                message = (
-                    f"{table.key} '{ident}' repeats row {seen[0]} with different values; keep one row per id"
-                )
-                clashes.append(Reject(int(row), message))
-        cols = ["_row"] + [c.name for c in table.columns] + [extra, "content_hash"]
-        good = checked.filter(pa.array(keep, type=pa.bool_())).select(cols)
-        return Batch(kind=kind, rows=good, rejects=rejects + clashes, rows_read=data.num_rows, file=label)
+        return pick_first(table, checked, data.num_rows, label)
 
     # ---- typing ---------------------------------------------------------------------------------
 
@@ -514,6 +495,32 @@ class Stager:
                     f"turned into dates ({shown}); kept as written"
                 )
         return notes
+
+
+def pick_first(table: Table, checked: pa.Table, rows_read: int, label: str) -> Batch:
+    """From staged rows (``_row``, columns, ``content_hash``, ``_reason``), the batch to commit: rows with a
+    reason are refused, and of the rows sharing a key the first is kept (a later one with other content
+    is refused as a clash)."""
+    rejects: list[Reject] = []
+    clashes: list[Reject] = []
+    keep: list[bool] = []
+    first: dict[Any, tuple[int, str]] = {}  # key -> (its first row, that row's content hash)
+    columns = ("_row", table.key, "content_hash", "_reason")
+    for row, ident, digest_value, reason in zip(*(checked[c].to_pylist() for c in columns), strict=True):
+        if reason:
+            rejects.append(Reject(int(row), reason))
+            keep.append(False)
+            continue
+        seen = first.setdefault(ident, (int(row), digest_value))
+        keep.append(seen[0] == row)
+        if seen[0] != row and seen[1] != digest_value:
+            message = (
+                f"{table.key} '{ident}' repeats row {seen[0]} with different values; keep one row per id"
+            )
+            clashes.append(Reject(int(row), message))
+    cols = ["_row"] + [c.name for c in table.columns] + [table.extra, "content_hash"]
+    good = checked.filter(pa.array(keep, type=pa.bool_())).select(cols)
+    return Batch(kind=table.kind, rows=good, rejects=rejects + clashes, rows_read=rows_read, file=label)
 
 
 def _sql_type(column: Column) -> str:

@@ -1,6 +1,7 @@
 """Events in, decisions out: the API's ingest as a use case.
 
-Events are checked exactly as imports check them (:meth:`Stager.stage_typed`) and committed in one
+Events are checked exactly as imports check them (:meth:`Stager.stage_typed`, or its Python twin
+:func:`accord.ledger.typed.stage_events` for a small batch) and committed in one
 transaction (:meth:`Ledger.commit`), so the ledger's idempotency holds: an ``event_id`` already stored
 with the same content is a duplicate and changes nothing; with other content it is a conflict and is
 refused, item by item. Then, for each contact the events name, the decision a rep or a webhook acts on
@@ -24,6 +25,7 @@ from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, staged_ev
 from accord.errors import AccordError
 from accord.ledger.imports import Stager
 from accord.ledger.schema import TABLES
+from accord.ledger.typed import stage_events
 from accord.ledger.writes import Batch, Reject
 from accord.service.decide import MAX_DECISIONS, _pool, decisions
 from accord.service.grouped import GroupWriter, Waiting
@@ -118,7 +120,7 @@ def ingest(
         _committer(ws).run(pending)
         timings = {"stage": pending.staging}
     else:
-        alone = _stager().stage_typed("events", table, label="api")
+        alone = stage_events(table, label="api", stager=_stager())
         pending = _Pending(batch=alone, ids=[str(i) for i in alone.rows.column("event_id").to_pylist()])
         timings = {"stage": time.perf_counter() - clock}
         if isinstance(ws, HostedWorkspace):
@@ -209,7 +211,7 @@ def _stage_together(parts: list[_Pending]) -> None:
     """
     clock = time.perf_counter()
     tables = [p.raw for p in parts if p.raw is not None]
-    batch = _stager().stage_typed("events", pa.concat_tables(tables), label="api")
+    batch = stage_events(pa.concat_tables(tables), label="api", stager=_stager())
     spent = time.perf_counter() - clock
     offset = 0
     row = batch.rows["_row"]
