@@ -86,8 +86,13 @@ class Ticker:
                 self.last = {"at": datetime.now(UTC).isoformat(), "error": f"{type(exc).__name__}: {exc}"}
 
 
-GC_SETTLE_EVERY = 30.0
-"""Seconds between moves of the objects that survived into the collector's permanent generation."""
+GC_SETTLE_EVERY = 5.0
+"""Seconds between moves of the objects that survived into the collector's permanent generation: often
+enough that what a burst of requests builds (slices and points for accounts seen for the first time)
+is frozen before a full collection walks it (every 30 s let full collections of ~100 ms through)."""
+GC_SWEEP_EVERY = 600.0
+"""Seconds between full collections of everything, frozen objects included: reference cycles that were
+frozen as garbage are freed then, for one pause of ~100-200 ms every ten minutes."""
 
 
 class GcSettler:
@@ -98,12 +103,13 @@ class GcSettler:
     for 100-200 ms (measured on the demo server), which alone would break the latency target. Moving
     the survivors to the permanent generation (``gc.freeze``) at start and then every
     :data:`GC_SETTLE_EVERY` seconds keeps them out of those walks; reference counting still frees
-    them when a cache lets go, so only reference cycles that were already garbage at a settle are
-    kept (a young collection runs first to clear most of those).
+    them when a cache lets go. Reference cycles that were already garbage at a settle (a young
+    collection runs first to clear most of those) are freed by the sweep every
+    :data:`GC_SWEEP_EVERY` seconds, which unfreezes and collects everything once.
     """
 
-    def __init__(self, every: float = GC_SETTLE_EVERY) -> None:
-        self.every = every
+    def __init__(self, every: float = GC_SETTLE_EVERY, sweep_every: float = GC_SWEEP_EVERY) -> None:
+        self.every, self.sweep_every = every, sweep_every
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="accord-gc", daemon=True)
 
@@ -113,8 +119,14 @@ class GcSettler:
         self.thread.start()
 
     def _run(self) -> None:
+        swept = time.monotonic()
         while not self.stop.wait(self.every):
-            gc.collect(1)
+            if time.monotonic() - swept >= self.sweep_every:
+                gc.unfreeze()
+                gc.collect()
+                swept = time.monotonic()
+            else:
+                gc.collect(1)
             gc.freeze()
 
 
