@@ -294,3 +294,33 @@ def test_handoff_events_read_from_the_slice_equal_the_ledgers(held: HostedWorksp
             "SELECT count(*) FROM events WHERE event_id LIKE 'h%' AND microsecond(occurred_at) > 0"
         ).fetchall()[0][0]
     assert late > 0
+
+
+def test_a_read_between_an_ingests_commit_and_its_report_keeps_the_cache() -> None:
+    """Under load a decision often reads between an ingest's commit and its appended() call. That read
+    misses (the ledger is newer than the cache) but must not empty the cache, or every busy second
+    re-reads every slice; once the ingest reports, the cached slice carries its event. A newer ledger
+    that no ingest announced still empties the cache."""
+    from accord.domain.records import Event
+    from accord.engine.realtime import Slice, SliceCache
+
+    def piece() -> Slice:
+        old = Event("e1", 100, "page_view", contact_id="c1", account_id="a1", us=100_000_000)
+        return Slice("a1", {"c1": {}}, {"c1": "a1"}, [old], read_at=200, open_ended=True)
+
+    cache = SliceCache()
+    assert cache.get("c1", 200, 7) is None  # first sight of generation 7
+    cache.put(piece(), 7)
+    cache.expect(7)
+    assert cache.get("c1", 200, 8) is None  # committed, not yet reported: a miss
+    new = Event("e2", 150, "pricing_view", contact_id="c1", account_id="a1", us=150_000_000)
+    cache.appended([new], 7, 8)
+    kept = cache.get("c1", 200, 8)
+    assert kept is not None and [e.event_id for e in kept.events] == ["e1", "e2"]
+
+    unannounced = SliceCache()
+    unannounced.get("c1", 200, 7)
+    unannounced.put(piece(), 7)
+    assert unannounced.get("c1", 200, 8) is None  # another writer: emptied
+    unannounced.appended([new], 7, 8)
+    assert unannounced.get("c1", 200, 8) is None

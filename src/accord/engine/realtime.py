@@ -138,11 +138,15 @@ class SliceCache:
         self._parts: OrderedDict[str, Slice] = OrderedDict()
         self._by_contact: dict[str, Slice] = {}
         self._latest: tuple[int | None] | None = None  # the ledger's latest instant, once read
+        self._expected: int | None = None  # an ingest is committing from this generation (see expect)
 
     def get(self, contact_id: str, moment: int, generation: int) -> Slice | None:
         with self._lock:
             if generation != self.generation:
-                self._reset(generation)
+                if self._expected is None or self._expected != self.generation:
+                    self._reset(generation)
+                # else: an ingest has committed and is about to say what (appended); until then read
+                # afresh, but keep the cache (emptying it here made every busy second re-read all)
                 return None
             found = self._by_contact.get(contact_id)
             if found is None or not found.holds_at(moment):
@@ -161,9 +165,16 @@ class SliceCache:
             while len(self._parts) > self.limit:
                 self._drop(next(iter(self._parts)))
 
+    def expect(self, before: int | None) -> None:
+        """An ingest holding the write lock commits from generation ``before`` and will report with
+        :meth:`appended` (None: it will not, the commit failed); reads in between miss, not reset."""
+        with self._lock:
+            self._expected = before
+
     def appended(self, events: Iterable[Event], before: int, after: int) -> None:
         """An ingest's write took the ledger from generation ``before`` to ``after``, storing ``events``."""
         with self._lock:
+            self._expected = None
             if self.generation != before or after != before + 1:
                 self._reset(after)  # another write came between: nothing cached can be trusted
                 return
@@ -231,6 +242,7 @@ class RealTime:
         self.slices = slices
         self.version = spec_hash(spec)
         self.evaluator = LeadEvaluator(spec)
+        self._last: tuple[str, int, Slice] | None = None  # the slice the last state() read
         scope = catalog.profile_scope(spec.model_dump(mode="json", by_alias=True))
         self._profile_fields = [(f.column, f.type) for f in scope.fields.values()]
         # The account first (from the contacts row, else the contact's latest event naming one), then
@@ -302,6 +314,7 @@ class RealTime:
         """The contact's state as of an instant (default now), from the ledger as it is."""
         moment = int((as_of or datetime.now(UTC)).timestamp())
         piece = self.slice(contact_id, moment)
+        self._last = (contact_id, moment, piece)
         result = self.evaluator.evaluate(contact_id, piece.profiles, piece.account_of, piece.events, moment)
         now = result.last
         drivers = [
@@ -331,8 +344,11 @@ class RealTime:
     def happenings(self, contact_id: str, moment: int, types: Collection[str]) -> list[Happening]:
         """The contact's events of these types up to ``moment``, as handoffs read them from the ledger
         (HandoffView.happenings: by instant to the microsecond, then event id), from the slice a
-        decision has just read: a query per decision less."""
-        piece = self.slice(contact_id, moment)
+        decision has just read: a query per decision less, and the same facts the state was computed
+        from even if a commit has moved the ledger on since."""
+        last = self._last
+        fresh = last is None or last[:2] != (contact_id, moment)
+        piece = self.slice(contact_id, moment) if fresh or last is None else last[2]
         until = moment * 1_000_000  # the slice holds whole seconds; the view stops at the instant
         mine = [(e.ts * 1_000_000 if e.us is None else e.us, e) for e in piece.events]
         chosen = [(us, e) for us, e in mine if e.contact_id == contact_id and e.type in types and us <= until]

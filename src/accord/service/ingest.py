@@ -255,27 +255,33 @@ def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
             stamp = datetime.now(UTC)
             import_id = f"api_{stamp:%Y%m%dT%H%M%S%f}"
             before = ledger.copy.generation
-            done = ledger.commit(batch, import_id, stamp, known=existing)
-            after = ledger.copy.generation
-            # With PostgreSQL another server may have stored some of these ids between the look-up
-            # above and the commit (which reloads and skips them): what this commit wrote is the truth.
-            if done.stored is not None and done.written is not None:  # the commit says what it found
-                existing.update(done.stored)
-                stored = staged_events(batch.rows, set(done.written))
-            else:
-                found = fetch_rows(
-                    ledger.con,
-                    f"SELECT {EVENT_SELECT}, content_hash, import_id FROM events "
-                    f"WHERE event_id IN ({', '.join('?' for _ in fresh)})",
-                    fresh,
-                )
-                existing.update(
-                    (r["event_id"], r["content_hash"]) for r in found if r["import_id"] != import_id
-                )
-                stored = [event_of(r) for r in found if r["import_id"] == import_id]
-            if isinstance(ws, HostedWorkspace):
-                pool = _pool(ws)
-                pool.slices.appended(stored, before, after)
-                pool.reps.appended([e.type for e in stored], before, after, pool.clock_types)
+            pool = _pool(ws) if isinstance(ws, HostedWorkspace) else None
+            if pool is not None:  # readers between the commit and appended() must not empty the cache
+                pool.slices.expect(before)
+            try:
+                done = ledger.commit(batch, import_id, stamp, known=existing)
+                after = ledger.copy.generation
+                # With PostgreSQL another server may have stored some of these ids between the look-up
+                # above and the commit (which reloads and skips them): what this commit wrote is the truth.
+                if done.stored is not None and done.written is not None:  # the commit says what it found
+                    existing.update(done.stored)
+                    stored = staged_events(batch.rows, set(done.written))
+                else:
+                    found = fetch_rows(
+                        ledger.con,
+                        f"SELECT {EVENT_SELECT}, content_hash, import_id FROM events "
+                        f"WHERE event_id IN ({', '.join('?' for _ in fresh)})",
+                        fresh,
+                    )
+                    existing.update(
+                        (r["event_id"], r["content_hash"]) for r in found if r["import_id"] != import_id
+                    )
+                    stored = [event_of(r) for r in found if r["import_id"] == import_id]
+                if pool is not None:
+                    pool.slices.appended(stored, before, after)
+                    pool.reps.appended([e.type for e in stored], before, after, pool.clock_types)
+            finally:
+                if pool is not None:
+                    pool.slices.expect(None)
     for pending in group:
         pending.existing = {eid: existing[eid] for eid in pending.ids if eid in existing}
