@@ -324,3 +324,22 @@ def test_a_read_between_an_ingests_commit_and_its_report_keeps_the_cache() -> No
     assert unannounced.get("c1", 200, 8) is None  # another writer: emptied
     unannounced.appended([new], 7, 8)
     assert unannounced.get("c1", 200, 8) is None
+
+
+def test_routing_reads_the_last_derive_only_when_a_rule_needs_it(held: HostedWorkspace) -> None:
+    """The starter's routing rules read profile columns only, so a preview skips the derived row;
+    forcing that read (a rule reading a column no profile has) must not change one decision."""
+    from accord.service.decide import _pool, decisions
+
+    people = [c for c, _ in members(held)]
+    heat(held, people, AS_OF)
+    router = _pool(held).router
+    assert router.columns and "f__unknown" not in router.columns
+    skipped = decisions(held, people[:25], AS_OF)
+    assert any(d["route"]["status"] == "would_assign" for d in skipped)
+    wanted = router.columns
+    router.columns = wanted | {"f__unknown"}
+    try:
+        assert decisions(held, people[:25], AS_OF) == skipped
+    finally:
+        router.columns = wanted

@@ -53,10 +53,12 @@ class Router:
 
     spec: Spec
     rules: list[tuple[str, Rule]] = field(init=False)
+    columns: frozenset[str] = field(init=False)  # what the rules read of a lead's row
 
     def __post_init__(self) -> None:
         scope = catalog.routing_scope(self.spec.model_dump(mode="json", by_alias=True))
         self.rules = [(r.id, parse(r.when, scope)) for r in self.spec.routing.rules]
+        self.columns = frozenset(c for _, rule in self.rules for c in rule.columns())
 
     def capacity(self, person_id: str, team_id: str) -> int | None:
         person = self.spec.people[person_id]

@@ -236,12 +236,13 @@ class _Routing:
         # The profile the evaluation read (the batch profiles row, from the account slice) is the row
         # routing reads: a second query for it cost ~9 ms of planning per routed lead.
         row: dict[str, Any] = {**state.profile, "_account_owner": state.profile.get("account__owner_id")}
-        derived = self._derived(state.contact_id)
-        row.update({k: v for k, v in derived.items() if k not in row})
         row.update(
             fit=state.fit, intent=state.intent, committee=state.committee, score=state.score, tier=state.tier,
             motion=state.motion, disposition=state.disposition, assigned=state.assigned, stage=state.stage,
         )  # fmt: skip
+        if not self.router.columns <= row.keys():  # a rule reads a feature: as of the last derive
+            derived = self._derived(state.contact_id)
+            row.update({k: v for k, v in derived.items() if k not in row})
         if self._reps is None:
             self._reps = self._rep_loads()
         on = datetime.fromtimestamp(self.view.as_of, UTC).date()

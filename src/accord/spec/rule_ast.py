@@ -157,16 +157,18 @@ class Rule:
 
     def names(self) -> set[str]:
         """Every field the rule reads, so callers know what data it depends on."""
-        found: set[str] = set()
-        _collect(self.root, found)
-        return found
+        return {ref.field.name for ref in _refs(self.root)}
+
+    def columns(self) -> set[str]:
+        """Every row column the rule reads (a field's ``column``), so a caller can skip reading others."""
+        return {ref.field.column for ref in _refs(self.root)}
 
 
-def _collect(node: Node, found: set[str]) -> None:
-    if isinstance(node, Ref):
-        found.add(node.field.name)
+def _refs(node: Node) -> list[Ref]:
+    found = [node] if isinstance(node, Ref) else []
     for child in children(node):
-        _collect(child, found)
+        found += _refs(child)
+    return found
 
 
 def children(node: Node) -> tuple[Node, ...]:
