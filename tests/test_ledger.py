@@ -372,7 +372,7 @@ def test_import_is_idempotent_and_accounts_for_every_row(
 
 def test_a_column_inside_a_longer_quoted_name_is_not_read() -> None:
     """A preset reading "Deal Stage (closed)" does not read "Deal Stage": that one stays in attributes."""
-    from accord.ledger.imports import _referenced
+    from accord.ledger.mapping import _referenced
 
     columns = ["Deal Stage", "Deal Stage (closed)", "stage", "amount"]
     used = _referenced(['lower("Deal Stage (closed)")', "stage || 'x'", "attributes->>'amount'"], columns)

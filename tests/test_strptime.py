@@ -13,7 +13,8 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accord.ledger.imports import DATE_GROUPS, lit, try_strptime
+from accord.ledger.imports import DATE_GROUPS
+from accord.ledger.mapping import lit, try_strptime
 
 FORMATS = [f for group in DATE_GROUPS.values() for f in group]
 INLINE = 12

@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 
 from accord.errors import ImportFileError
 from accord.ledger import reader
-from accord.ledger.imports import Stager, file_digest, plan_columns
+from accord.ledger.imports import Stager, file_digest
+from accord.ledger.mapping import plan_columns
 from accord.ledger.presets import PRESETS, Preset
 from accord.ledger.schema import TABLES
 from accord.ledger.store import Ledger

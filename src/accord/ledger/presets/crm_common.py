@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accord.ledger.imports import try_strptime
+from accord.ledger.mapping import try_strptime
 from accord.ledger.presets.base import INDUSTRIES, Preset, _add, _event  # noqa: F401
 
 # ---- HubSpot and Salesforce ---------------------------------------------------------------------
