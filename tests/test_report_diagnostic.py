@@ -18,7 +18,8 @@ from accord.cli.main import app
 from accord.errors import ReportError
 from accord.reports.base import Filters
 from accord.reports.data import ReportData
-from accord.reports.diagnostic import QUESTIONS, STEPS, ask, band, diagnostic, load_answers
+from accord.reports.diagnostic import diagnostic
+from accord.reports.questionnaire import QUESTIONS, STEPS, ask, band, load_answers
 from tests.report_world import Event, at, build, fill, insert, new_workspace, rows, write_derived
 
 HOUR = 3600

@@ -98,7 +98,7 @@ def report(
         raise AccordError("--to is before --from", hint="the period runs from --from to --to, both included")
     given: dict[int, int] | None = None
     if answers is not None or interactive:
-        from accord.reports.diagnostic import ask, load_answers
+        from accord.reports.questionnaire import ask, load_answers
 
         given = load_answers(answers) if answers is not None else ask(out)
     result = service.report(

@@ -31,7 +31,7 @@ def _day(value: date | None, zone: ZoneInfo, *, end: bool = False) -> int | None
 def _answers(text: str | None) -> dict[int, int] | None:
     if text is None:
         return None
-    from accord.reports.diagnostic import parse_answers
+    from accord.reports.questionnaire import parse_answers
 
     raw: Any
     try:
