@@ -343,3 +343,20 @@ def test_routing_reads_the_last_derive_only_when_a_rule_needs_it(held: HostedWor
         assert decisions(held, people[:25], AS_OF) == skipped
     finally:
         router.columns = wanted
+
+
+def test_a_server_keeps_key_rows_until_a_key_changes(held: HostedWorkspace) -> None:
+    """Every request looks its key up; a server on its own DuckDB file keeps the rows, and creating or
+    revoking a key in the server empties them, so a revoked key is refused on its next request."""
+    from accord.service.keys import create_key, principal_for, revoke_key
+
+    owner = (held.spec.governance.owners or list(held.spec.people))[0]
+    key_id, key = create_key(held, owner, "viewer", "cache")
+    first = principal_for(held, key)
+    assert first is not None and first.key_id == key_id
+    assert principal_for(held, key) == first  # kept
+    assert principal_for(held, key.rsplit("_", 1)[0] + "_wrong") is None  # the secret is still checked
+    revoke_key(held, key_id)
+    assert principal_for(held, key) is None
+    _, other = create_key(held, owner, "revops", "cache-2")
+    assert principal_for(held, other) is not None and principal_for(held, key) is None

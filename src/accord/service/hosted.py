@@ -109,6 +109,12 @@ class HostedWorkspace(Workspace):
             found: T = self.cache[key]
             return found
 
+    @property
+    def local(self) -> bool:
+        """The store is this workspace's own DuckDB file, which no other process can write while this
+        one holds it: what this process has read of it stays true until this process writes."""
+        return self._main.pg is None
+
     def reload_spec(self) -> None:
         """Forget the parsed spec (after the file changed) and everything compiled against it."""
         self.__dict__.pop("spec", None)

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +100,7 @@ def create_key(
             "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
             [key_id, person, chosen.value, salt, _digest(salt, secret), moment, label],
         )
+    _forget_keys(ws)
     return key_id, f"{PREFIX}_{key_id}_{secret}"
 
 
@@ -122,6 +124,7 @@ def revoke_key(ws: Workspace, key_id: str, *, now: datetime | None = None) -> Ke
             raise KeyError_(f"no key '{key_id}'", hint="list keys with `accord keys list`")
         if found[0][5] is None:
             ledger.execute_write("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", [moment, key_id])
+            _forget_keys(ws)
             row = found[0]
             return KeyInfo(row[0], row[1], row[2], row[3], row[4], moment)
     return KeyInfo(*found[0])
@@ -133,16 +136,60 @@ def principal_for(ws: Workspace, key: str) -> Principal | None:
     if parsed is None:
         return None
     key_id, secret = parsed
+    row = _key_row(ws, key_id)
+    if row is None:
+        return None
+    person, role, salt, digest, revoked = row
+    if revoked is not None or not hmac.compare_digest(_digest(salt, secret), digest):
+        return None
+    return Principal(person=person, role=Role(role), key_id=key_id)
+
+
+class _KeyRows:
+    """Key rows by id, kept by a server on its own DuckDB file: every request looks its key up, and
+    keys change only through :func:`create_key` and :func:`revoke_key` in this process, which empty
+    it. With PostgreSQL another process may revoke a key, so every request reads the row."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: dict[str, tuple[Any, ...]] = {}
+        self.version = 0  # moves when emptied, so a read that raced a revoke is not kept
+
+    def forget(self) -> None:
+        with self.lock:
+            self.rows.clear()
+            self.version += 1
+
+
+def _key_rows(ws: Workspace) -> _KeyRows | None:
+    return ws.kept("keys", _KeyRows) if isinstance(ws, HostedWorkspace) and ws.local else None
+
+
+def _forget_keys(ws: Workspace) -> None:
+    kept = _key_rows(ws)
+    if kept is not None:
+        kept.forget()
+
+
+def _key_row(ws: Workspace, key_id: str) -> tuple[Any, ...] | None:
+    kept = _key_rows(ws)
+    if kept is not None:
+        with kept.lock:
+            found, version = kept.rows.get(key_id), kept.version
+        if found is not None:
+            return found
     with ws.ledger(read_only=True) as ledger:
         rows = ledger.con.execute(
             "SELECT person, role, salt, hash, revoked_at FROM api_keys WHERE key_id = ?", [key_id]
         ).fetchall()
     if not rows:
-        return None
-    person, role, salt, digest, revoked = rows[0]
-    if revoked is not None or not hmac.compare_digest(_digest(salt, secret), digest):
-        return None
-    return Principal(person=person, role=Role(role), key_id=key_id)
+        return None  # unknown ids are not kept: a flood of made-up keys must not fill memory
+    row = tuple(rows[0])
+    if kept is not None:
+        with kept.lock:
+            if kept.version == version:
+                kept.rows[key_id] = row
+    return row
 
 
 def has_admin_key(ws: Workspace) -> bool:
