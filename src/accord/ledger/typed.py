@@ -4,9 +4,10 @@ An API request carries a few to a few hundred events that are already typed (str
 so there is nothing to parse: staging is a content hash, a derived id, three rules and the picking of
 the first row of each id. DuckDB does that in one query, but the query's fixed cost (planning, Arrow
 in and out, ~5 ms) was the largest part of staging a 20-event request and a sixth of the request.
-Both paths are generated from the same table definition (columns, required columns, the hash
-formula of :func:`accord.ledger.merge.content_hash_sql`), and tests/test_typed_staging.py holds them
-equal on random batches; anything this path does not know how to read goes to DuckDB instead.
+Both paths follow the same table definition (columns, required columns, the hash formula of
+:func:`accord.ledger.merge.content_hash_sql`); the one rule outside it, an event's subject, is spelled
+in both. tests/test_typed_staging.py holds the two equal on random batches, and anything this path
+does not know how to read goes to DuckDB instead.
 """
 
 from __future__ import annotations
