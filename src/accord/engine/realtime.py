@@ -347,8 +347,10 @@ class RealTime:
         decision has just read: a query per decision less, and the same facts the state was computed
         from even if a commit has moved the ledger on since."""
         last = self._last
-        fresh = last is None or last[:2] != (contact_id, moment)
-        piece = self.slice(contact_id, moment) if fresh or last is None else last[2]
+        if last is not None and last[:2] == (contact_id, moment):
+            piece = last[2]
+        else:
+            piece = self.slice(contact_id, moment)
         until = moment * 1_000_000  # the slice holds whole seconds; the view stops at the instant
         mine = [(e.ts * 1_000_000 if e.us is None else e.us, e) for e in piece.events]
         chosen = [(us, e) for us, e in mine if e.contact_id == contact_id and e.type in types and us <= until]

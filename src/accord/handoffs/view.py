@@ -87,9 +87,8 @@ class HandoffView:
 
     @cached_property
     def stage_entries(self) -> dict[str, list[tuple[int, str]]]:
-        if not any(s.start.stage for s in self.spec.slas.values()) or not self.ledger.has_table(
-            "derived_stages"
-        ):
+        staged = any(s.start.stage for s in self.spec.slas.values())
+        if not staged or not self.ledger.has_table("derived_stages"):
             return {}
         only, params = self._contacts_filter()
         rows = self.ledger.con.execute(

@@ -18,7 +18,7 @@ from typing import Any
 
 from accord.domain.clocks import Clock, Clocks, Happening
 from accord.domain.routing import Router
-from accord.engine.realtime import LeadState, RealTime, SliceCache
+from accord.engine.realtime import LeadState, RealTime, SliceCache, fetch_rows
 from accord.errors import AccordError
 from accord.handoffs.view import HandoffView, clock_types
 from accord.ledger.store import Ledger
@@ -135,7 +135,8 @@ def decisions(ws: Workspace, contacts: Sequence[str], now: datetime) -> list[dic
     moment = now.astimezone(UTC).replace(microsecond=0)
     states: dict[str, LeadState | AccordError] = {}
     at = int(moment.timestamp())
-    types = clock_types(ws.spec)
+    pool = _pool(ws) if isinstance(ws, HostedWorkspace) else None
+    types = pool.clock_types if pool is not None else frozenset(clock_types(ws.spec))
     happenings: dict[str, list[Happening]] = {}
     with realtime(ws) as rt:
         for contact in contacts:
@@ -150,7 +151,6 @@ def decisions(ws: Workspace, contacts: Sequence[str], now: datetime) -> list[dic
         # this request's contacts only: reading every contact's handoffs per request would grow
         # with the ledger; routing reads the whole picture (rep loads) only when it must assign
         view = HandoffView(ledger, ws.spec, at, only=frozenset(contacts), given=happenings)
-        pool = _pool(ws) if isinstance(ws, HostedWorkspace) else None
         router = _Routing(ws, ledger, view, pool.reps if pool else None, pool.router if pool else None)
         for contact in contacts:
             state = states[contact]
@@ -274,10 +274,8 @@ class _Routing:
         """Feature values as of the last derive: routing rules may read them."""
         if not self._has_derived:
             return {}
-        cursor = self.ledger.con.execute("SELECT * FROM derived_leads WHERE contact_id = ?", [contact])
-        names = [d[0] for d in cursor.description]
-        found = cursor.fetchall()
-        return dict(zip(names, found[0], strict=True)) if found else {}
+        found = fetch_rows(self.ledger.con, "SELECT * FROM derived_leads WHERE contact_id = ?", [contact])
+        return found[0] if found else {}
 
     def _tier_one(self) -> set[str]:
         if not self._has_derived or not self.human:

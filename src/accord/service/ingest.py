@@ -203,7 +203,7 @@ def _committer(ws: HostedWorkspace) -> GroupWriter[_Pending]:
 
 
 def _stage_together(parts: list[_Pending]) -> None:
-    """Stage several requests' events in one query and give each its own batch back.
+    """Stage several requests' events at once and give each its own batch back.
 
     Only requests whose events all name distinct ids come here, and a group never holds two
     requests naming the same id, so the combined staging finds no repeat across requests: each
