@@ -245,3 +245,29 @@ def test_engine_equals_reference_on_every_kind_of_feature(
     for contact_id, features in at_as_of.items():
         for name in VARIANT_FEATURES:
             assert leads[contact_id][name] == pytest.approx(features[name]), (contact_id, name)
+
+
+def test_a_committee_wider_than_one_mask(tmp_path: Path, starter_spec: Spec) -> None:
+    """Roles engaged are tracked 62 to a bit mask: roles on both sides of the boundary count once each,
+    as the reference counts them."""
+    data = starter_spec.model_dump(mode="json", by_alias=True)
+    starter = data["buying_committee"]  # the starter's rules name these; the rest pad to 70
+    pad = [{"id": f"r{i}", "label": f"Role {i}"} for i in range(len(starter), 70)]
+    data["buying_committee"] = starter + pad
+    ids = [r["id"] for r in data["buying_committee"]]
+    data["scoring"]["committee"].update(roles=None, cap=None)
+    spec = Spec.model_validate(data)
+    picked = [0, 61, 62, 69]
+    contacts = {f"c{i}": {"account_id": "a1", "committee_role": ids[i]} for i in picked}
+    accounts: dict[str, dict[str, Any]] = {"a1": {"employees": 800, "industry": "software"}}
+    events = [Event(f"e{i}", START + i * HOUR, "email_reply", f"c{i}", "a1") for i in picked]
+    as_of = START + 3 * DAY
+    with load_ledger(tmp_path / "l.duckdb", contacts, accounts, events) as store:
+        derived, cache = run_engine(store, spec, as_of)
+        try:
+            engine = engine_shape(derived, spec)
+            roles_at = {r["contact_id"]: r["committee_roles"] for r in derived.leads.to_pyarrow().to_pylist()}
+        finally:
+            cache.close()
+    compare(engine, reference_shape(derive_reference(spec, contacts, accounts, events, as_of)))
+    assert roles_at == {f"c{i}": 4 for i in picked}
