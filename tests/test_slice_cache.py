@@ -360,3 +360,42 @@ def test_a_server_keeps_key_rows_until_a_key_changes(held: HostedWorkspace) -> N
     assert principal_for(held, key) is None
     _, other = create_key(held, owner, "revops", "cache-2")
     assert principal_for(held, other) is not None and principal_for(held, key) is None
+
+
+def test_request_threads_share_one_evaluator_and_decide_as_a_fresh_one(held: HostedWorkspace) -> None:
+    """Every evaluator instance of a server shares one LeadEvaluator (each kept its own memo and
+    redid the other's work); threads ingesting and deciding at once on the same accounts still get,
+    for every contact, the state a fresh evaluator reads from the ledger."""
+    import threading
+
+    from accord.service.decide import _pool
+
+    pool = _pool(held)
+    with pool.acquire() as a, pool.acquire() as b:
+        assert a is not b and a.evaluator is b.evaluator
+    people = members(held)[:12]
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            rng = random.Random(k)
+            for j in range(15):
+                contact, account = rng.choice(people)
+                event = {"event_id": f"thr-{k}-{j}", "occurred_at": AS_OF - timedelta(minutes=j),
+                         "type": rng.choice(KINDS), "contact_id": contact, "account_id": account,
+                         "source": "web"}  # fmt: skip
+                ingest(held, [event], now=AS_OF)
+        except BaseException as exc:  # reported below, in the test's own thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    fresh = Fresh(held)
+    for contact, _ in people:
+        got, want = cached(held, contact, AS_OF), fresh(contact, AS_OF)
+        assert (got.score, got.tier, got.stage) == (want.score, want.tier, want.stage)
+        assert got.drivers == want.drivers

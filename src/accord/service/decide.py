@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from accord.domain.clocks import Clock, Clocks, Happening
+from accord.domain.lead import LeadEvaluator
 from accord.domain.routing import Router
 from accord.engine.realtime import LeadState, RealTime, SliceCache, fetch_rows
 from accord.errors import AccordError
@@ -66,8 +67,9 @@ class RepsCache:
 class RealTimePool:
     """Compiled :class:`RealTime` instances, each on its own cursor: one request uses one at a time.
 
-    Compiling costs seconds, so instances live as long as the spec version; the pool lets decisions for
-    concurrent requests run side by side (DuckDB releases the GIL while it computes).
+    Compiling costs seconds, so instances live as long as the spec version; the pool lets concurrent
+    requests read their slices side by side (DuckDB releases the GIL while it reads), and all
+    instances share one evaluator, which they take turns on (see :class:`RealTime`).
     """
 
     def __init__(self, ws: HostedWorkspace, size: int = 2) -> None:
@@ -76,6 +78,7 @@ class RealTimePool:
         self.reps = RepsCache()
         self.router = Router(ws.spec)  # its rules parsed once per spec, not once per routed lead
         self.clock_types = frozenset(clock_types(ws.spec))
+        self.evaluator = (LeadEvaluator(ws.spec), threading.Lock())  # one for all: see RealTime
         self.free: list[tuple[Ledger, RealTime]] = []
         self.made = 0
         self.cond = threading.Condition()
@@ -91,7 +94,7 @@ class RealTimePool:
         if pair is None:
             ledger = self.ws.ledger()
             try:
-                pair = (ledger, RealTime(ledger, self.ws.spec, self.slices))
+                pair = (ledger, RealTime(ledger, self.ws.spec, self.slices, self.evaluator))
             except BaseException:
                 ledger.close()
                 with self.cond:
