@@ -7,6 +7,7 @@ as soon as it is formed: signal contributions, sums compared with caps, cap and 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -170,6 +171,10 @@ def intent_drivers(spec: Spec, own: Sequence[Seen], t: int) -> list[Driver]:
     return intent_drivers_at(spec, by_signal, recent, t)
 
 
+def _ts(event: Event) -> int:
+    return event.ts
+
+
 def intent_drivers_at(
     spec: Spec, by_signal: Sequence[Sequence[Event]], recent: Sequence[Seen], t: int
 ) -> list[Driver]:
@@ -188,16 +193,11 @@ def intent_drivers_at(
         contribution = round2(min(raw, signal.cap) if signal.cap is not None else raw)
         if contribution == 0:
             continue
-        recent_count = sum(1 for e in mine if in_window(e.ts, t, DRIVER_COUNT_WINDOW))
+        # in time order and all at or before t: the recent ones are a suffix, the latest is last
+        recent_count = len(mine) - bisect_right(mine, t - DRIVER_COUNT_WINDOW.total_seconds(), key=_ts)
+        last = mine[-1].ts
         drivers.append(
-            Driver(
-                "intent",
-                f"intent:{i}",
-                signal.label,
-                contribution,
-                count=recent_count,
-                last_ts=max(e.ts for e in mine),
-            )
+            Driver("intent", f"intent:{i}", signal.label, contribution, count=recent_count, last_ts=last)
         )
     capped = total(drivers)
     if intent.cap is not None and capped > intent.cap:
