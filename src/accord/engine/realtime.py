@@ -369,8 +369,11 @@ class RealTime:
         else:
             piece = self.slice(contact_id, moment)
         until = moment * 1_000_000  # the slice holds whole seconds; the view stops at the instant
-        mine = [e for e in piece.events if e.contact_id == contact_id and e.type in types]
-        stamped = [(e.ts * 1_000_000 if e.us is None else e.us, e) for e in mine]
+        stamped = [
+            (e.ts * 1_000_000 if e.us is None else e.us, e)
+            for e in piece.events
+            if e.contact_id == contact_id and e.type in types
+        ]
         chosen = [(us, e) for us, e in stamped if us <= until]
         chosen.sort(key=lambda pair: (pair[0], pair[1].event_id))
         return [Happening(e.ts, e.type, e.actor_id, e.event_id) for _, e in chosen]

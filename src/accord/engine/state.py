@@ -160,10 +160,11 @@ class Pack:
 class Layout:
     """Which counts share which packed window sums, for one stream.
 
-    DuckDB evaluates every window aggregate separately (about as costly as a sort each), so the ~20
-    counts derive needs (features, distinct-day edges, committee roles) cost far less as a handful of
-    packed sums over the same partition and frame. Lane widths come from the largest partition of the
-    stream at hand (:func:`partition_rows`), so the layout is exact for any size.
+    DuckDB evaluates every window aggregate separately (about as costly as a sort each), so the ~15
+    counts derive needs (count features, distinct-day edges) cost far less as a handful of packed sums
+    over the same partition and frame (committee roles take one OR instead: :func:`_role_masks`). Lane
+    widths come from the largest partition of the stream at hand (:func:`partition_rows`), so the
+    layout is exact for any size.
     """
 
     packs: tuple[Pack, ...]
@@ -329,8 +330,8 @@ def decode_counts(plan: Plan, t: ir.Table, lay: Layout) -> ir.Table:
         cols["pat_days"] = _distinct_days(lay, t, "pat", True)
     masks = _role_masks(plan) if spec.scoring.committee is not None else []
     for j, roles in enumerate(masks):
+        mask = t[f"roles__{j}"].coalesce(0)
         for k in range(len(roles)):
-            mask = t[f"roles__{j}"].coalesce(0)
             cols[f"engaged__{j * ROLES_PER_MASK + k}"] = ((mask >> k) & 1).cast("int64")
     drop = [pack.column for pack in lay.packs] + [f"roles__{j}" for j in range(len(masks))]
     return t.mutate(**cols).drop(*drop)
