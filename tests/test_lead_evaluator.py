@@ -63,9 +63,11 @@ def test_window_edges_agree_with_the_reference(starter_spec: Spec) -> None:
     """Events exactly one window before an instant are out of it, one second later they are in."""
     day, as_of = 86400, 1_780_000_000
     contacts = {"c1": {"account_id": "a1", "committee_role": "champion"},
-                "c2": {"account_id": "a1", "committee_role": "economic_buyer"}}  # fmt: skip
+                "c2": {"account_id": "a1", "committee_role": "economic_buyer"},
+                "c3": {"account_id": "a1", "committee_role": "procurement"}}  # fmt: skip
     accounts = {"a1": {"employees": 800, "industry": "software"}}
-    events: list[Event] = []
+    # c3's one engagement is exactly one committee window (60 days) before as_of: out, a second later in
+    events: list[Event] = [Event("edge", as_of - 60 * day, "email_reply", "c3", "a1")]
     for k in (1, 7, 14, 30, 60, 90):
         for offset, kind, who in ((0, "pricing_view", "c1"), (1, "webinar_attended", "c1"),
                                   (0, "email_reply", "c2"), (1, "demo_request", "c1")):  # fmt: skip
@@ -120,3 +122,38 @@ def test_an_evaluator_fed_a_growing_stream_equals_a_fresh_one(
         for cid in rng.sample(sorted(profiles), min(2, len(profiles))):
             got = reused.evaluate(cid, profiles, account_of, stream, as_of)
             assert got == LeadEvaluator(spec).evaluate(cid, profiles, account_of, stream, as_of), cid
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ledger=ledgers(), seed=st.integers(0, 2**16))
+def test_an_evaluator_fed_as_a_server_feeds_it_equals_a_fresh_one(
+    starter_spec: Spec, ledger: Ledgerish, seed: int
+) -> None:
+    """As a server: events arrive a few at a time (sometimes one again), each time as a new list that
+    extends the last, and each decision is at a later instant, which may still be before some of the
+    events. Resumed evaluations (the stream caught up, the points and the stage machine resumed from
+    the last unchanged point) must equal an evaluation from scratch."""
+    contacts, accounts, events, as_of = ledger
+    rng = random.Random(seed)
+    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
+    account_of, profiles = resolve_profiles(spec := starter_spec, contacts, accounts, live)
+    if not profiles:
+        return
+    arrived = rng.sample(events, len(events))
+    low = min((e.ts for e in events), default=as_of)
+    reused = LeadEvaluator(spec)
+    stream: list[Event] = []
+    taken, moment = 0, low - 3600
+    while True:
+        more = arrived[taken : taken + rng.randint(0, 3)]
+        taken += len(more)
+        stream = [*stream, *more]
+        if stream and rng.random() < 0.1:
+            stream = [*stream, stream[rng.randrange(len(stream))]]  # an event handed out twice
+        moment += rng.choice([0, 1, 3600, 86400, 5 * 86400])
+        for cid in rng.sample(sorted(profiles), min(2, len(profiles))):
+            got = reused.evaluate(cid, profiles, account_of, stream, moment)
+            want = LeadEvaluator(spec).evaluate(cid, profiles, account_of, stream, moment)
+            assert got == want, (cid, moment)
+        if not more and moment > as_of:
+            break

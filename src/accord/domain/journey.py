@@ -11,10 +11,10 @@ index; a regression target (and an account's drop, an opportunity's move back) u
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from accord.domain.timeline import day_start, whole_seconds_up
 from accord.spec.model import Regression, Spec
@@ -97,6 +97,78 @@ def wake_ups(spec: Spec, ts: int, triggers: Sequence[Trigger]) -> list[int]:
     return sorted(found)
 
 
+class MachineState(NamedTuple):
+    """Where the contact machine stands after a point: enough to resume it from there."""
+
+    ts: int  # the point's instant
+    current: int
+    blocked: int | None
+    entries: int  # how many entries the history had then (entries are only ever appended)
+
+
+class StageMachine:
+    """The contact stage machine, fed one point at a time in time order.
+
+    A real-time decision adds a point or two to a history of thousands: it resumes from the state the
+    machine had after the last point that still holds (:attr:`state`, kept by the caller) instead of
+    walking the whole history again.
+    """
+
+    def __init__(
+        self, spec: Spec, resume: MachineState | None = None, entries: Sequence[_Entry] = ()
+    ) -> None:
+        """``resume``: a state this machine (or an equal one) had, with ``entries`` as they stood at
+        that state or later."""
+        self.spec = spec
+        self.stages = spec.journey.stages
+        if resume is None:
+            self.last: int | None = None
+            self.current = CONTACT_STARTS_AT
+            self.blocked: int | None = None  # None stands for -infinity: nothing blocks a first move
+            self.entries: list[_Entry] = []
+        else:
+            self.last, self.current, self.blocked = resume.ts, resume.current, resume.blocked
+            self.entries = list(entries[: resume.entries])
+
+    @property
+    def state(self) -> MachineState:
+        assert self.last is not None, "no point fed yet"
+        return MachineState(self.last, self.current, self.blocked, len(self.entries))
+
+    def feed(self, point: JourneyPoint) -> tuple[int, int, int]:
+        """Move on by one point; ``(ts, stage_before, stage_after)``."""
+        assert self.last is None or point.ts > self.last, "points out of time order or sharing an instant"
+        self.last = point.ts
+        stages, current, entries = self.stages, self.current, self.entries
+        before = current
+        # 1. Forward: enter the candidate, recording non-optional stages jumped over as skipped.
+        if (self.blocked is None or point.ts >= self.blocked) and point.candidate > current:
+            for k in range(current + 1, point.candidate):
+                if not stages[k].optional:
+                    entries.append(_Entry(k, k, point.ts, skipped=True))
+            entries.append(_Entry(point.candidate, point.candidate, point.ts, skipped=False))
+            current = point.candidate
+        # 2. Regression: the first regression (spec order) with a trigger here and `current` in `from`.
+        if point.triggers:
+            for regression in self.spec.journey.regressions:
+                fired = [t for t in point.triggers if t.type in regression.on]
+                if not fired or current < 0 or stages[current].id not in regression.from_:
+                    continue
+                # Several triggers of the same regression at one instant: the latest block wins.
+                self.blocked = max(blocked_until(self.spec, regression, t, point.ts) for t in fired)
+                target = next(i for i, s in enumerate(stages) if s.id == regression.to)
+                if target != current:
+                    entries.append(_Entry(target, len(stages) + 1, point.ts, skipped=False))
+                    current = target
+                break
+        self.current = current
+        return (point.ts, before, current)
+
+    def history(self, entity_id: str) -> list[StageRow]:
+        """The contact's stage history so far (entity type ``contact``)."""
+        return _rows("contact", entity_id, [s.id for s in self.stages], self.entries)
+
+
 def walk(
     spec: Spec, entity_id: str, points: Sequence[JourneyPoint]
 ) -> tuple[list[tuple[int, int, int]], list[StageRow]]:
@@ -106,39 +178,9 @@ def walk(
     history (entity type ``contact``). Points must have distinct instants: the caller merges events of
     the same second into one point.
     """
-    stages = spec.journey.stages
-    index = {s.id: i for i, s in enumerate(stages)}
-    regression_seq = len(stages) + 1
-    ordered = sorted(points, key=lambda p: p.ts)
-    assert all(a.ts < b.ts for a, b in itertools.pairwise(ordered)), "points share an instant"
-
-    current = CONTACT_STARTS_AT
-    blocked: int | None = None  # None stands for -infinity: nothing blocks the first forward move
-    entries: list[_Entry] = []
-    steps: list[tuple[int, int, int]] = []
-    for point in ordered:
-        before = current
-        # 1. Forward: enter the candidate, recording non-optional stages jumped over as skipped.
-        if (blocked is None or point.ts >= blocked) and point.candidate > current:
-            for k in range(current + 1, point.candidate):
-                if not stages[k].optional:
-                    entries.append(_Entry(k, k, point.ts, skipped=True))
-            entries.append(_Entry(point.candidate, point.candidate, point.ts, skipped=False))
-            current = point.candidate
-        # 2. Regression: the first regression (spec order) with a trigger here and `current` in `from`.
-        for regression in spec.journey.regressions:
-            fired = [t for t in point.triggers if t.type in regression.on]
-            if not fired or current < 0 or stages[current].id not in regression.from_:
-                continue
-            # Several triggers of the same regression at one instant: the latest block wins.
-            blocked = max(blocked_until(spec, regression, t, point.ts) for t in fired)
-            target = index[regression.to]
-            if target != current:
-                entries.append(_Entry(target, regression_seq, point.ts, skipped=False))
-                current = target
-            break
-        steps.append((point.ts, before, current))
-    return steps, _rows("contact", entity_id, [s.id for s in stages], entries)
+    machine = StageMachine(spec)
+    steps = [machine.feed(point) for point in sorted(points, key=lambda p: p.ts)]
+    return steps, machine.history(entity_id)
 
 
 def account_history(

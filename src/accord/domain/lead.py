@@ -10,14 +10,15 @@ per event instead of once per event per point. A property test holds it equal to
 
 from __future__ import annotations
 
-from bisect import bisect_right, insort
+import operator
+from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from accord.domain.journey import JourneyPoint, StageRow, Trigger, wake_ups, walk
+from accord.domain.journey import JourneyPoint, MachineState, StageMachine, StageRow, Trigger, wake_ups
 from accord.domain.records import Event, coerce, event_row, read_date
 from accord.domain.rule_eval import holds
 from accord.domain.scoring import (
@@ -103,20 +104,28 @@ class _Memo:
 
     profile: Mapping[str, Any]
     roles: Mapping[str, Any]
-    stream: list[Event]  # the events the points read, in (ts, event_id) order
-    scored: dict[int, dict[str, Any]]  # instant -> the point's values before the stage machine
+    stream: list[Seen]  # what the points read, in (ts, event_id) order
+    source: _Stream  # the stream it was cut from
+    taken: int  # how many of the source's events had arrived then
+    complete: bool  # the stream was all of the source (none of its events was after the instant)
+    instants: list[int]
+    scored: list[dict[str, Any]]  # per instant, the point's values before the stage machine
+    steps: list[tuple[int, int, int]]  # per instant, (ts, stage before, stage after)
+    states: list[MachineState]  # per instant, the machine after it
+    machine: StageMachine  # the machine after the last instant (its entries)
     index: _Index  # the stream sorted into what points read, extended by later calls
 
 
-def _unchanged_before(memo: _Memo, stream: Sequence[Event]) -> float:
+def _unchanged_before(memo: _Memo, stream: Sequence[Seen]) -> float:
     """The first instant at which the stream differs from the memo's: points before it still hold."""
     old = memo.stream
-    for a, b in zip(old, stream, strict=False):
+    for x, y in zip(old, stream, strict=False):
+        a, b = x.event, y.event
         if a is not b and a != b:  # the same objects, mostly: the slice cache hands them out again
             return min(a.ts, b.ts)
     if len(old) == len(stream):
         return float("inf")
-    return (old[len(stream)] if len(old) > len(stream) else stream[len(old)]).ts
+    return (old[len(stream)] if len(old) > len(stream) else stream[len(old)]).event.ts
 
 
 @dataclass
@@ -124,7 +133,51 @@ class _View:
     """The seen list made from one sequence of events (held, so its id stays its own)."""
 
     events: Sequence[Event]
-    seen: list[Seen]
+    seen: list[Seen]  # in (ts, event_id) order
+    arrival: list[Seen]  # in the order of ``events``: a longer sequence that extends them appends here
+    streams: dict[Hashable, _Stream] = field(default_factory=dict)  # carried to the view extending it
+
+
+class _Stream:
+    """The events one contact's points read out of a view: its account's (or its own, without one).
+
+    Kept with the view and carried to the view that extends it, then caught up with the events that
+    arrived since: a decision on a long account history then touches the new events only. ``arrival``
+    only ever grows, so a memo that read the first ``taken`` of them knows what is new.
+    """
+
+    def __init__(self, keep: Callable[[Seen], bool], view: _View) -> None:
+        self.keep = keep
+        self.items = [s for s in view.seen if keep(s)]  # (ts, event_id) order; replaced, never changed
+        self.arrival = [s for s in view.arrival if keep(s)]
+        self.consumed = len(view.arrival)
+
+    def catch_up(self, view: _View) -> None:
+        if self.consumed == len(view.arrival):
+            return
+        new = [s for s in view.arrival[self.consumed :] if self.keep(s)]
+        self.consumed = len(view.arrival)
+        if not new:
+            return
+        self.arrival.extend(new)
+        items = list(self.items)  # a memo may hold the old list
+        for s in new:
+            if items and _seen_order(s) < _seen_order(items[-1]):
+                insort(items, s, key=_seen_order)
+            else:
+                items.append(s)
+        self.items = items
+
+    def upto(self, as_of: int) -> list[Seen]:
+        """The stream's events at or before ``as_of``: a prefix, as they are in time order."""
+        items = self.items
+        if not items or items[-1].event.ts <= as_of:
+            return items
+        return items[: bisect_right(items, as_of, key=_seen_ts)]
+
+
+def _seen_ts(s: Seen) -> int:
+    return s.event.ts
 
 
 _VIEW_LIMIT = 256
@@ -141,6 +194,7 @@ class _Sorted:
     def __init__(self, items: Sequence[Seen]) -> None:
         self.items = list(items)
         self.ts = [s.event.ts for s in self.items]
+        self._shared = False  # the lists are another instance's too: copy them before a change
 
     def upto(self, t: float) -> int:
         return bisect_right(self.ts, t)
@@ -151,6 +205,8 @@ class _Sorted:
 
     def add(self, s: Seen) -> None:
         """Insert in (ts, event_id) order; the usual case, a later event, appends."""
+        if self._shared:
+            self.items, self.ts, self._shared = list(self.items), list(self.ts), False
         ts, eid = s.event.ts, s.event.event_id
         i = len(self.ts)
         if i and (self.ts[-1] > ts or (self.ts[-1] == ts and self.items[-1].event.event_id > eid)):
@@ -161,8 +217,10 @@ class _Sorted:
         self.ts.insert(i, ts)
 
     def copy(self) -> _Sorted:
+        """A copy sharing the lists until either side adds (most lists gain nothing per call)."""
         out = _Sorted.__new__(_Sorted)
-        out.items, out.ts = list(self.items), list(self.ts)
+        out.items, out.ts, out._shared = self.items, self.ts, True
+        self._shared = True
         return out
 
 
@@ -182,7 +240,8 @@ class _Index:
         self.features = [_Sorted([]) for _ in rules.features]
         self.by_signal = [_Sorted([]) for _ in evaluator.spec.scoring.intent.signals]
         self.intent = _Sorted([])
-        self.engaged = _Sorted([])
+        self.engaged: dict[str, list[int]] = {}  # per contact, the instants it engaged, in order
+        self._owned: set[str] = set()  # contacts whose engaged list is this index's alone
         self.handoffs: list[tuple[int, int, str]] = []
         self.triggers: dict[int, list[tuple[str, Trigger]]] = {}
         self.times: set[int] = set()
@@ -197,7 +256,8 @@ class _Index:
         out.ids = set(self.ids)
         out.features = [f.copy() for f in self.features]
         out.by_signal = [f.copy() for f in self.by_signal]
-        out.intent, out.engaged = self.intent.copy(), self.engaged.copy()
+        out.intent = self.intent.copy()
+        out.engaged, out._owned, self._owned = dict(self.engaged), set(), set()
         out.handoffs = list(self.handoffs)
         out.triggers = {ts: list(found) for ts, found in self.triggers.items()}
         out.times = set(self.times)
@@ -210,8 +270,11 @@ class _Index:
         for k, hit in enumerate(evaluator._feature_hits(s)):
             if hit and (mine or not self.contact_scoped[k]):
                 self.features[k].add(s)
-        if e.contact_id is not None and e.type in evaluator.engaging:
-            self.engaged.add(s)
+        if e.contact_id and e.type in evaluator.engaging:
+            if e.contact_id not in self._owned:
+                self.engaged[e.contact_id] = list(self.engaged.get(e.contact_id, ()))
+                self._owned.add(e.contact_id)
+            insort(self.engaged[e.contact_id], e.ts)
         if not mine:
             return
         self.times.add(e.ts)
@@ -256,6 +319,9 @@ class LeadEvaluator:
         slice cache appends ingested events), extended by the new events alone: a decision then reads
         a busy account's history once, not at every request.
         """
+        return self._view(events).seen
+
+    def _view(self, events: Sequence[Event]) -> _View:
         if len(self._rows) > _CACHE_LIMIT:
             self._rows.clear()
             self._signals.clear()
@@ -263,24 +329,28 @@ class LeadEvaluator:
             self._views.clear()
         view = self._views.get(id(events))
         if view is not None and view.events is events:
-            return view.seen
+            return view
         base = self._extends(events)
         if base is None:
-            out = sorted((self._seen_one(e) for e in events), key=_seen_order)
+            arrival = [self._seen_one(e) for e in events]
+            view = _View(events, sorted(arrival, key=_seen_order), arrival)
         else:
-            # the cache hands out the longer sequence from now on: the shorter one's view is done
+            # the cache hands out the longer sequence from now on: the shorter one's view is done, and
+            # its arrival list and streams go on with the new one
             self._views.pop(id(base.events), None)
             out = list(base.seen)
             for e in events[len(base.events) :]:
                 item = self._seen_one(e)
+                base.arrival.append(item)
                 if out and _seen_order(item) < _seen_order(out[-1]):
                     insort(out, item, key=_seen_order)
                 else:
                     out.append(item)
-        self._views[id(events)] = _View(events, out)
+            view = _View(events, out, base.arrival, base.streams)
+        self._views[id(events)] = view
         while len(self._views) > _VIEW_LIMIT:
             self._views.popitem(last=False)
-        return out
+        return view
 
     def _extends(self, events: Sequence[Event]) -> _View | None:
         """A kept view whose events open this sequence (the same objects), the longest one."""
@@ -293,7 +363,7 @@ class LeadEvaluator:
                 and (best is None or n > len(best.events))
                 and events[0] is old[0]
                 and events[n - 1] is old[n - 1]
-                and all(a is b for a, b in zip(old, events, strict=False))
+                and all(map(operator.is_, old, events))
             ):
                 best = view
         return best
@@ -352,29 +422,37 @@ class LeadEvaluator:
         hold at least the contact's own events and its account stream. Later events are ignored.
         """
         spec, rules = self.spec, self.rules
-        seen = self.seen(events)
-        account = account_of.get(contact_id)
-        if account is None:
-            stream = [s for s in seen if s.event.ts <= as_of and s.event.contact_id == contact_id]
-        else:
-            members = {cid for cid, of in account_of.items() if of == account}
-            stream = [
-                s
-                for s in seen
-                if s.event.ts <= as_of
-                and (s.event.contact_id in members if s.event.contact_id is not None
-                     else s.event.account_id == account)
-            ]  # fmt: skip
+        view = self._view(events)
+        source = self._stream(view, contact_id, account_of)
+        stream = source.upto(as_of)
+        complete = len(stream) == len(source.items)
         profile = profiles.get(contact_id, {})
         roles_of = {cid: row.get("committee_role") for cid, row in profiles.items()}
 
-        index = self._index_of(contact_id, stream)
+        # The stream only grew since the contact's last evaluation, and neither read past its instant:
+        # the new events are those that arrived since, and nothing else needs a look.
+        memo = self._memo.get(contact_id)
+        new: list[Seen] | None = None
+        if memo is not None and memo.source is source and memo.complete and complete:
+            new = source.arrival[memo.taken :]  # an event handed out twice counts twice, as afresh
+        if new is not None and memo is not None:
+            index = memo.index
+            if new:
+                index = index.copy()
+                for s in new:
+                    index.add(s)
+        else:
+            index = self._index_of(contact_id, stream)
         feature_lists = dict(zip((name for name, _, _ in rules.features), index.features, strict=True))
         by_signal, intent_events, engaged = index.by_signal, index.intent, index.engaged
         handoffs, handoff_ts = index.handoffs, [h[0] for h in index.handoffs]
-        triggers = {ts: tuple(t for _, t in found) for ts, found in index.triggers.items()}
         event_times = index.times
-        wakes = {w for ts, found in triggers.items() for w in wake_ups(spec, ts, found) if w <= as_of}
+        wakes = {
+            w
+            for ts, found in index.triggers.items()
+            for w in wake_ups(spec, ts, tuple(t for _, t in found))
+            if w <= as_of
+        }
         instants = sorted(event_times | wakes | {as_of})
 
         fit_part = fit_drivers(spec, rules, profile)
@@ -392,24 +470,34 @@ class LeadEvaluator:
         def committee_at(t: int) -> Driver | None:
             if committee is None:
                 return None
-            window = engaged.between(t - committee.window.total_seconds(), t)
-            return committee_driver_of(
-                spec, {s.event.contact_id for s in window if s.event.contact_id}, roles_of
-            )
+            lo = t - committee.window.total_seconds()
+            # a contact engaged inside (lo, t] when its latest engagement at or before t is after lo
+            inside = {
+                cid for cid, times in engaged.items() if (n := bisect_right(times, t)) and times[n - 1] > lo
+            }
+            return committee_driver_of(spec, inside, roles_of)
 
-        # A point reads only the profile, the roles and the stream's events up to its instant: those
-        # of the last evaluation before the first event that differs are reused as they are.
-        memo = self._memo.get(contact_id)
-        stream_events = [s.event for s in stream]
-        reusable: dict[int, dict[str, Any]] = {}
+        # A point reads only the profile, the roles and the stream's events up to its instant: the
+        # points of the last evaluation before the first event that differs are reused as they are,
+        # with the stage machine's state after each.
+        keep = 0
         if memo is not None and memo.profile == profile and memo.roles == roles_of:
-            before = _unchanged_before(memo, stream_events)
-            reusable = {t: p for t, p in memo.scored.items() if t < before}
-        scored: list[dict[str, Any]] = []
-        for t in instants:
-            if t in reusable:
-                scored.append(reusable[t])
-                continue
+            if new is not None:
+                before = min((s.event.ts for s in new), default=float("inf"))
+            else:
+                before = _unchanged_before(memo, stream)
+            keep = min(bisect_left(instants, before), len(memo.instants))
+            if memo.instants[:keep] != instants[:keep]:  # an instant left (an earlier as-of, say)
+                keep = next(
+                    i for i, (a, b) in enumerate(zip(memo.instants, instants, strict=False)) if a != b
+                )
+        if keep:
+            assert memo is not None
+            scored, steps, states = memo.scored[:keep], memo.steps[:keep], memo.states[:keep]
+            machine = StageMachine(spec, states[-1], memo.machine.entries)
+        else:
+            scored, steps, states, machine = [], [], [], StageMachine(spec)
+        for t in instants[keep:]:
             features: dict[str, float | int | None] = {}
             for name, feature, _ in rules.features:
                 hits = feature_lists[name]
@@ -440,17 +528,46 @@ class LeadEvaluator:
                  "score": score, "tier": journey["tier"], "motion": journey["motion"],
                  "disposition": disposition, "assigned": assigned, "candidate": candidate}
             )  # fmt: skip
+            triggers = tuple(trigger for _, trigger in index.triggers.get(t, ()))
+            steps.append(machine.feed(JourneyPoint(t, candidate, triggers)))
+            states.append(machine.state)
 
         self._memo[contact_id] = _Memo(
-            dict(profile), roles_of, stream_events, {p["ts"]: p for p in scored}, index
-        )
+            dict(profile), roles_of, stream, source, len(source.arrival), complete, instants, scored, steps,
+            states, machine, index,
+        )  # fmt: skip
         self._memo.move_to_end(contact_id)
         if len(self._memo) > _MEMO_LIMIT:
             self._memo.popitem(last=False)
 
-        journey_points = [JourneyPoint(p["ts"], p["candidate"], triggers.get(p["ts"], ())) for p in scored]
-        steps, history = walk(spec, contact_id, journey_points)
+        history = machine.history(contact_id)
         last_committee = committee_at(as_of)
         drivers = ordered([*fit_part, *intent_at(as_of), *([last_committee] if last_committee else [])])
         kinds = {**dict.fromkeys(wakes, "wake_up"), **dict.fromkeys(event_times, "event")}
         return LeadResult(contact_id, drivers, history, scored, steps, kinds)
+
+    def _stream(self, view: _View, contact_id: str, account_of: Mapping[str, str | None]) -> _Stream:
+        """The contact's stream in this view: its account's events (those of the account's contacts,
+        and those naming the account alone), or its own without an account; caught up with the view."""
+        account = account_of.get(contact_id)
+        key: Hashable
+        keep: Callable[[Seen], bool]
+        if account is None:
+            key = ("contact", contact_id)
+
+            def keep(s: Seen) -> bool:
+                return s.event.contact_id == contact_id
+        else:
+            members = frozenset(cid for cid, of in account_of.items() if of == account)
+            key = ("account", account, members)
+
+            def keep(s: Seen) -> bool:
+                e = s.event
+                return e.contact_id in members if e.contact_id is not None else e.account_id == account
+
+        found = view.streams.get(key)
+        if found is None:
+            found = view.streams[key] = _Stream(keep, view)
+        else:
+            found.catch_up(view)
+        return found
