@@ -460,22 +460,34 @@ class LeadEvaluator:
         require = spec.scoring.intent.require
         committee = spec.scoring.committee
 
+        # the as-of point's drivers are read twice: for its score and as the lead's drivers
+        intents: dict[int, list[Driver]] = {}
+        committees: dict[int, Driver | None] = {}
+
         def intent_at(t: int) -> list[Driver]:
-            mine = [[s.event for s in lst.items[: lst.upto(t)]] for lst in by_signal]
-            recent = (
-                intent_events.between(t - require.window.total_seconds(), t) if require is not None else []
-            )
-            return intent_drivers_at(spec, mine, recent, t)
+            if t not in intents:
+                mine = [lst.ts[: lst.upto(t)] for lst in by_signal]
+                recent = (
+                    intent_events.between(t - require.window.total_seconds(), t)
+                    if require is not None
+                    else []
+                )
+                intents[t] = intent_drivers_at(spec, mine, recent, t)
+            return intents[t]
 
         def committee_at(t: int) -> Driver | None:
             if committee is None:
                 return None
-            lo = t - committee.window.total_seconds()
-            # a contact engaged inside (lo, t] when its latest engagement at or before t is after lo
-            inside = {
-                cid for cid, times in engaged.items() if (n := bisect_right(times, t)) and times[n - 1] > lo
-            }
-            return committee_driver_of(spec, inside, roles_of)
+            if t not in committees:
+                lo = t - committee.window.total_seconds()
+                # a contact engaged inside (lo, t] when its latest engagement at or before t is after lo
+                inside = {
+                    cid
+                    for cid, times in engaged.items()
+                    if (n := bisect_right(times, t)) and times[n - 1] > lo
+                }
+                committees[t] = committee_driver_of(spec, inside, roles_of)
+            return committees[t]
 
         # A point reads only the profile, the roles and the stream's events up to its instant: the
         # points of the last evaluation before the first event that differs are reused as they are,

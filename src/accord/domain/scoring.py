@@ -159,7 +159,7 @@ def fit_drivers(spec: Spec, rules: Rules, profile: Mapping[str, Any]) -> list[Dr
 def intent_drivers(spec: Spec, own: Sequence[Seen], t: int) -> list[Driver]:
     """Intent drivers at ``t`` from the contact's own events: signals, the cap, the pattern."""
     by_signal = [
-        sorted((s.event for s in own if s.signal == i and s.event.ts <= t), key=_order)
+        [e.ts for e in sorted((s.event for s in own if s.signal == i and s.event.ts <= t), key=_order)]
         for i in range(len(spec.scoring.intent.signals))
     ]
     require = spec.scoring.intent.require
@@ -171,15 +171,14 @@ def intent_drivers(spec: Spec, own: Sequence[Seen], t: int) -> list[Driver]:
     return intent_drivers_at(spec, by_signal, recent, t)
 
 
-def _ts(event: Event) -> int:
-    return event.ts
-
-
 def intent_drivers_at(
-    spec: Spec, by_signal: Sequence[Sequence[Event]], recent: Sequence[Seen], t: int
+    spec: Spec, by_signal: Sequence[Sequence[int]], recent: Sequence[Seen], t: int
 ) -> list[Driver]:
-    """Intent drivers at ``t`` given, per signal, its events up to ``t`` in (ts, event_id) order, and
-    the intent events inside the pattern's window.
+    """Intent drivers at ``t`` given, per signal, the instants of its events up to ``t`` in (ts,
+    event_id) order, and the intent events inside the pattern's window.
+
+    Instants, not events: decay reads nothing else, and a real-time decision slices them from lists it
+    keeps instead of building a list of events per signal at every point.
 
     The pattern driver is kept even at zero points, so a lead with no intent still shows why.
     """
@@ -189,13 +188,13 @@ def intent_drivers_at(
     for i, (signal, mine) in enumerate(zip(intent.signals, by_signal, strict=True)):
         if not mine:
             continue
-        raw = sum(signal.points * 2 ** (-(t - e.ts) / half_life) for e in mine)
+        raw = sum(signal.points * 2 ** (-(t - ts) / half_life) for ts in mine)
         contribution = round2(min(raw, signal.cap) if signal.cap is not None else raw)
         if contribution == 0:
             continue
         # in time order and all at or before t: the recent ones are a suffix, the latest is last
-        recent_count = len(mine) - bisect_right(mine, t - DRIVER_COUNT_WINDOW.total_seconds(), key=_ts)
-        last = mine[-1].ts
+        recent_count = len(mine) - bisect_right(mine, t - DRIVER_COUNT_WINDOW.total_seconds())
+        last = mine[-1]
         drivers.append(
             Driver("intent", f"intent:{i}", signal.label, contribution, count=recent_count, last_ts=last)
         )
