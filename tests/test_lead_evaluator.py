@@ -100,6 +100,16 @@ def test_an_evaluator_resuming_from_earlier_calls_equals_a_fresh_one(
         assert got == want, cid
 
 
+def _resolved(
+    spec: Spec, ledger: Ledgerish
+) -> tuple[list[Event], dict[str, str | None], dict[str, dict[str, Any]], int]:
+    """The ledger's events, and each contact's account and profile as of the ledger's instant."""
+    contacts, accounts, events, as_of = ledger
+    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
+    account_of, profiles = resolve_profiles(spec, contacts, accounts, live)
+    return events, account_of, profiles, as_of
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ledger=ledgers(), seed=st.integers(0, 2**16))
 def test_an_evaluator_fed_a_growing_stream_equals_a_fresh_one(
@@ -108,10 +118,8 @@ def test_an_evaluator_fed_a_growing_stream_equals_a_fresh_one(
     """Events arrive a few at a time, in any order, each time as a new list holding the earlier
     objects and the new ones, as the server's slice cache hands them out: the kept views and indexes
     extended by the new events alone must equal an evaluation from scratch."""
-    contacts, accounts, events, as_of = ledger
+    events, account_of, profiles, as_of = _resolved(spec := starter_spec, ledger)
     rng = random.Random(seed)
-    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
-    account_of, profiles = resolve_profiles(spec := starter_spec, contacts, accounts, live)
     if not profiles:
         return
     arrived = rng.sample(events, len(events))  # arrival order is not time order
@@ -133,10 +141,8 @@ def test_an_evaluator_fed_as_a_server_feeds_it_equals_a_fresh_one(
     extends the last, and each decision is at a later instant, which may still be before some of the
     events. Resumed evaluations (the stream caught up, the points and the stage machine resumed from
     the last unchanged point) must equal an evaluation from scratch."""
-    contacts, accounts, events, as_of = ledger
+    events, account_of, profiles, as_of = _resolved(spec := starter_spec, ledger)
     rng = random.Random(seed)
-    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
-    account_of, profiles = resolve_profiles(spec := starter_spec, contacts, accounts, live)
     if not profiles:
         return
     arrived = rng.sample(events, len(events))
