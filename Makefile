@@ -54,6 +54,7 @@ bench: venv
 	$(BIN)/python bench/import_events.py
 	$(BIN)/python bench/generate.py 1M
 	$(BIN)/python bench/derive.py 1M
+	$(BIN)/python bench/decide.py --sizes 5000,25000
 
 docs: venv
 	$(BIN)/accord docs spec > docs/spec-reference.md
