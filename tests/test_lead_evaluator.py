@@ -77,16 +77,24 @@ def test_window_edges_agree_with_the_reference(starter_spec: Spec) -> None:
     _both(starter_spec, (contacts, accounts, events, as_of - 1), 1)
 
 
+def _resolved(
+    spec: Spec, ledger: Ledgerish
+) -> tuple[list[Event], dict[str, str | None], dict[str, dict[str, Any]], int]:
+    """The ledger's events, and each contact's account and profile as of the ledger's instant."""
+    contacts, accounts, events, as_of = ledger
+    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
+    account_of, profiles = resolve_profiles(spec, contacts, accounts, live)
+    return events, account_of, profiles, as_of
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ledger=ledgers(), seed=st.integers(0, 2**16), cut=st.integers(0, 24), earlier=st.integers(0, 5))
 def test_an_evaluator_resuming_from_earlier_calls_equals_a_fresh_one(
     starter_spec: Spec, ledger: Ledgerish, seed: int, cut: int, earlier: int
 ) -> None:
     """The memo of points holds whatever came before: fewer events, an earlier instant, other roles."""
-    contacts, accounts, events, as_of = ledger
+    events, account_of, profiles, as_of = _resolved(spec := starter_spec, ledger)
     rng = random.Random(seed)
-    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
-    account_of, profiles = resolve_profiles(spec := starter_spec, contacts, accounts, live)
     reused = LeadEvaluator(spec)
     partial = rng.sample(events, min(cut, len(events)))  # some events not yet arrived, any of them
     for cid in sorted(profiles):
@@ -98,16 +106,6 @@ def test_an_evaluator_resuming_from_earlier_calls_equals_a_fresh_one(
         got = reused.evaluate(cid, profiles, account_of, events, as_of)
         want = LeadEvaluator(spec).evaluate(cid, profiles, account_of, events, as_of)
         assert got == want, cid
-
-
-def _resolved(
-    spec: Spec, ledger: Ledgerish
-) -> tuple[list[Event], dict[str, str | None], dict[str, dict[str, Any]], int]:
-    """The ledger's events, and each contact's account and profile as of the ledger's instant."""
-    contacts, accounts, events, as_of = ledger
-    live = sorted((e for e in events if e.ts <= as_of), key=lambda e: (e.ts, e.event_id))
-    account_of, profiles = resolve_profiles(spec, contacts, accounts, live)
-    return events, account_of, profiles, as_of
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -33,6 +33,7 @@ from accord.domain.scoring import (
     ordered,
     total,
 )
+from accord.domain.streams import SortedSeen, Stream, View, put_in_order, seen_order
 from accord.domain.timeline import SECONDS_PER_DAY, local_day, round2
 from accord.spec import catalog
 from accord.spec.model import Spec
@@ -105,7 +106,7 @@ class _Memo:
     profile: Mapping[str, Any]
     roles: Mapping[str, Any]
     stream: list[Seen]  # what the points read, in (ts, event_id) order
-    source: _Stream  # the stream it was cut from
+    source: Stream  # the stream it was cut from
     taken: int  # how many of the source's events had arrived then
     complete: bool  # the stream was all of the source (none of its events was after the instant)
     instants: list[int]
@@ -128,100 +129,8 @@ def _unchanged_before(memo: _Memo, stream: Sequence[Seen]) -> float:
     return (old[len(stream)] if len(old) > len(stream) else stream[len(old)]).event.ts
 
 
-@dataclass
-class _View:
-    """The seen list made from one sequence of events (held, so its id stays its own)."""
-
-    events: Sequence[Event]
-    seen: list[Seen]  # in (ts, event_id) order
-    arrival: list[Seen]  # in the order of ``events``: a longer sequence that extends them appends here
-    streams: dict[Hashable, _Stream] = field(default_factory=dict)  # carried to the view extending it
-
-
-class _Stream:
-    """The events one contact's points read out of a view: its account's (or its own, without one).
-
-    Kept with the view and carried to the view that extends it, then caught up with the events that
-    arrived since: a decision on a long account history then touches the new events only. ``arrival``
-    only ever grows, so a memo that read the first ``taken`` of them knows what is new.
-    """
-
-    def __init__(self, keep: Callable[[Seen], bool], view: _View) -> None:
-        self.keep = keep
-        self.items = [s for s in view.seen if keep(s)]  # (ts, event_id) order; replaced, never changed
-        self.arrival = [s for s in view.arrival if keep(s)]
-        self.consumed = len(view.arrival)
-
-    def catch_up(self, view: _View) -> None:
-        if self.consumed == len(view.arrival):
-            return
-        new = [s for s in view.arrival[self.consumed :] if self.keep(s)]
-        self.consumed = len(view.arrival)
-        if not new:
-            return
-        self.arrival.extend(new)
-        items = list(self.items)  # a memo may hold the old list
-        for s in new:
-            if items and _seen_order(s) < _seen_order(items[-1]):
-                insort(items, s, key=_seen_order)
-            else:
-                items.append(s)
-        self.items = items
-
-    def upto(self, as_of: int) -> list[Seen]:
-        """The stream's events at or before ``as_of``: a prefix, as they are in time order."""
-        items = self.items
-        if not items or items[-1].event.ts <= as_of:
-            return items
-        return items[: bisect_right(items, as_of, key=_seen_ts)]
-
-
-def _seen_ts(s: Seen) -> int:
-    return s.event.ts
-
-
 _VIEW_LIMIT = 256
 """Event sequences whose seen lists an evaluator keeps (one per busy account, roughly)."""
-
-
-def _seen_order(s: Seen) -> tuple[int, str]:
-    return (s.event.ts, s.event.event_id)
-
-
-class _Sorted:
-    """Items in (ts, event_id) order with their instants, for "those in (lo, hi]" by bisection."""
-
-    def __init__(self, items: Sequence[Seen]) -> None:
-        self.items = list(items)
-        self.ts = [s.event.ts for s in self.items]
-        self._shared = False  # the lists are another instance's too: copy them before a change
-
-    def upto(self, t: float) -> int:
-        return bisect_right(self.ts, t)
-
-    def between(self, lo: float, hi: int) -> list[Seen]:
-        """Items with lo < ts <= hi."""
-        return self.items[bisect_right(self.ts, lo) : bisect_right(self.ts, hi)]
-
-    def add(self, s: Seen) -> None:
-        """Insert in (ts, event_id) order; the usual case, a later event, appends."""
-        if self._shared:
-            self.items, self.ts, self._shared = list(self.items), list(self.ts), False
-        ts, eid = s.event.ts, s.event.event_id
-        i = len(self.ts)
-        if i and (self.ts[-1] > ts or (self.ts[-1] == ts and self.items[-1].event.event_id > eid)):
-            i = bisect_right(self.ts, ts)
-            while i and self.ts[i - 1] == ts and self.items[i - 1].event.event_id > eid:
-                i -= 1
-        self.items.insert(i, s)
-        self.ts.insert(i, ts)
-
-    def copy(self) -> _Sorted:
-        """A copy sharing the lists until either side adds (most lists gain nothing per call)."""
-        out = _Sorted.__new__(_Sorted)
-        out.items, out.ts, out._shared = self.items, self.ts, True
-        self._shared = True
-        return out
 
 
 class _Index:
@@ -237,9 +146,9 @@ class _Index:
         rules = evaluator.rules
         self.contact_scoped = [f.scope == "contact" for _, f, _ in rules.features]
         self.ids: set[str] = set()
-        self.features = [_Sorted([]) for _ in rules.features]
-        self.by_signal = [_Sorted([]) for _ in evaluator.spec.scoring.intent.signals]
-        self.intent = _Sorted([])
+        self.features = [SortedSeen([]) for _ in rules.features]
+        self.by_signal = [SortedSeen([]) for _ in evaluator.spec.scoring.intent.signals]
+        self.intent = SortedSeen([])
         self.engaged: dict[str, list[int]] = {}  # per contact, the instants it engaged, in order
         self._owned: set[str] = set()  # contacts whose engaged list is this index's alone
         self.handoffs: list[tuple[int, int, str]] = []
@@ -308,7 +217,7 @@ class LeadEvaluator:
         self._signals: dict[str, int | None] = {}
         self._hits: dict[str, tuple[bool, ...]] = {}  # event id -> which feature rules hold
         self._memo: OrderedDict[str, _Memo] = OrderedDict()
-        self._views: OrderedDict[int, _View] = OrderedDict()  # id(events) -> their seen list
+        self._views: OrderedDict[int, View] = OrderedDict()  # id(events) -> their seen list
 
     def seen(self, events: Sequence[Event]) -> list[Seen]:
         """Events as scoring reads them, in (ts, event_id) order: rule row, local day, intent signal.
@@ -321,7 +230,7 @@ class LeadEvaluator:
         """
         return self._view(events).seen
 
-    def _view(self, events: Sequence[Event]) -> _View:
+    def _view(self, events: Sequence[Event]) -> View:
         if len(self._rows) > _CACHE_LIMIT:
             self._rows.clear()
             self._signals.clear()
@@ -333,7 +242,7 @@ class LeadEvaluator:
         base = self._extends(events)
         if base is None:
             arrival = [self._seen_one(e) for e in events]
-            view = _View(events, sorted(arrival, key=_seen_order), arrival)
+            view = View(events, sorted(arrival, key=seen_order), arrival)
         else:
             # the cache hands out the longer sequence from now on: the shorter one's view is done, and
             # its arrival list and streams go on with the new one
@@ -342,19 +251,16 @@ class LeadEvaluator:
             for e in events[len(base.events) :]:
                 item = self._seen_one(e)
                 base.arrival.append(item)
-                if out and _seen_order(item) < _seen_order(out[-1]):
-                    insort(out, item, key=_seen_order)
-                else:
-                    out.append(item)
-            view = _View(events, out, base.arrival, base.streams)
+                put_in_order(out, item)
+            view = View(events, out, base.arrival, base.streams)
         self._views[id(events)] = view
         while len(self._views) > _VIEW_LIMIT:
             self._views.popitem(last=False)
         return view
 
-    def _extends(self, events: Sequence[Event]) -> _View | None:
+    def _extends(self, events: Sequence[Event]) -> View | None:
         """A kept view whose events open this sequence (the same objects), the longest one."""
-        best: _View | None = None
+        best: View | None = None
         for view in self._views.values():
             old = view.events
             n = len(old)
@@ -558,7 +464,7 @@ class LeadEvaluator:
         kinds = {**dict.fromkeys(wakes, "wake_up"), **dict.fromkeys(event_times, "event")}
         return LeadResult(contact_id, drivers, history, scored, steps, kinds)
 
-    def _stream(self, view: _View, contact_id: str, account_of: Mapping[str, str | None]) -> _Stream:
+    def _stream(self, view: View, contact_id: str, account_of: Mapping[str, str | None]) -> Stream:
         """The contact's stream in this view: its account's events (those of the account's contacts,
         and those naming the account alone), or its own without an account; caught up with the view."""
         account = account_of.get(contact_id)
@@ -579,7 +485,7 @@ class LeadEvaluator:
 
         found = view.streams.get(key)
         if found is None:
-            found = view.streams[key] = _Stream(keep, view)
+            found = view.streams[key] = Stream(keep, view)
         else:
             found.catch_up(view)
         return found

@@ -159,7 +159,7 @@ def fit_drivers(spec: Spec, rules: Rules, profile: Mapping[str, Any]) -> list[Dr
 def intent_drivers(spec: Spec, own: Sequence[Seen], t: int) -> list[Driver]:
     """Intent drivers at ``t`` from the contact's own events: signals, the cap, the pattern."""
     by_signal = [
-        [e.ts for e in sorted((s.event for s in own if s.signal == i and s.event.ts <= t), key=_order)]
+        sorted(s.event.ts for s in own if s.signal == i and s.event.ts <= t)
         for i in range(len(spec.scoring.intent.signals))
     ]
     require = spec.scoring.intent.require
@@ -280,7 +280,3 @@ def committee_driver_of(
 def ordered(drivers: Iterable[Driver]) -> list[Driver]:
     """Largest effect first (by absolute points), then by key, so reports read the same every run."""
     return sorted(drivers, key=lambda d: (-abs(d.points), d.key))
-
-
-def _order(event: Event) -> tuple[int, str]:
-    return (event.ts, event.event_id)
