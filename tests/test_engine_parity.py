@@ -196,6 +196,9 @@ VARIANT_FEATURES: dict[str, dict[str, Any]] = {
     "largest_deal": {"agg": "max", "of": "amount", "where": "true", "window": "all", "scope": "account"},
     "smallest_deal_30d": {"agg": "min", "of": "amount", "where": "true", "window": "30d"},
     "topics_30d": {"agg": "count_distinct", "of": "topic", "where": "true", "window": "30d"},
+    "active_days_100d": {"agg": "count_distinct", "of": "day", "where": "true", "window": "100d"},
+    "active_days_400d": {"agg": "count_distinct", "of": "day", "where": "type <> 'assigned'",
+                         "window": "400d"},
     "rep_touch_days": {"agg": "days_since", "where": "type IN ('assigned', 'accepted')", "window": "all",
                        "scope": "account"},
 }  # fmt: skip
@@ -204,7 +207,8 @@ VARIANT_FEATURES: dict[str, dict[str, Any]] = {
 @pytest.fixture(scope="module")
 def variant_spec(starter_spec: Spec) -> Spec:
     """The starter spec plus features of every kind the starter lacks: account scope (packed over the
-    account stream), other windows, sums and extremes, distinct values other than days."""
+    account stream), other windows, sums and extremes, distinct values other than days, and distinct
+    days counted by two day masks (100d) and by edges (400d, and all time)."""
     data = starter_spec.model_dump(mode="json", by_alias=True)
     data["features"].update(VARIANT_FEATURES)
     return Spec.model_validate(data)

@@ -217,15 +217,56 @@ def count_requests(plan: Plan) -> list[tuple[str, str, tuple[int | None, int], s
         window = None if feature.window is None else int(feature.window.total_seconds())
         if feature.agg == "count":
             out.append((f"f__{name}", group, window_frame(window), f"hit__{name}"))
-        elif feature.agg == "count_distinct" and feature.of == "day":
+        elif feature.agg == "count_distinct" and feature.of == "day" and day_masks(window) == 0:
             out.append((f"started__{name}", group, (None, 0), f"first__{name}"))
             if window is not None:
                 out.append((f"gone__{name}", group, (None, -window), f"last__{name}"))
     pattern = spec.scoring.intent.require
-    if pattern is not None:
+    if pattern is not None and day_masks(int(pattern.window.total_seconds())) == 0:
         window = int(pattern.window.total_seconds())
         out.append(("started__pat", "contact_id", (None, 0), "first__pat"))
         out.append(("gone__pat", "contact_id", (None, -window), "last__pat"))
+    return out
+
+
+DAY_BITS = 62
+"""Days one mask tracks: a bit each in a signed 64-bit integer, the sign bit left alone."""
+DAY_SLACK = 4
+"""Local day numbers a window of whole days can touch beyond its length (see :func:`day_masks`)."""
+MAX_DAY_MASKS = 2
+"""Beyond this many masks a windowed day count goes back to edges and packed lanes."""
+
+
+def day_masks(window: int | None) -> int:
+    """How many masks count the distinct days of a window of ``window`` seconds; 0 when edges must.
+
+    The local day numbers of ``t - W < ts <= t`` lie within ``ceil(W / 1 day) + 4`` consecutive
+    numbers even where the zone's offset swings by a day and more inside the window (Samoa, 2011:
+    -11 h to +14 h), so day numbers taken modulo ``62 * masks`` never collide within one window: an
+    OR of one bit per row's day over the window, then a count of set bits, is the number of distinct
+    days. One window aggregate per mask replaces the distinct-day edges (a sort of
+    their own and two aggregates) and two packed lanes.
+    """
+    if window is None:
+        return 0
+    masks = -(-(-(-window // 86400) + DAY_SLACK) // DAY_BITS)
+    return masks if masks <= MAX_DAY_MASKS else 0
+
+
+def day_mask_requests(plan: Plan) -> list[tuple[str, str, int, int, str]]:
+    """Distinct-day counts answered by masks: (name, group, window, masks, flag column)."""
+    spec = plan.spec
+    out: list[tuple[str, str, int, int, str]] = []
+    for name, feature in spec.features.items():
+        if feature.agg == "count_distinct" and feature.of == "day" and feature.window is not None:
+            window = int(feature.window.total_seconds())
+            if day_masks(window):
+                group = "contact_id" if feature.scope == "contact" else "part"
+                out.append((name, group, window, day_masks(window), f"hit__{name}"))
+    pattern = spec.scoring.intent.require
+    if pattern is not None and day_masks(int(pattern.window.total_seconds())):
+        window = int(pattern.window.total_seconds())
+        out.append(("pat", "contact_id", window, day_masks(window), "sig_hit"))
     return out
 
 
@@ -258,33 +299,48 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
     s = s.mutate(origin=s.ts.min().over(ibis.window(group_by=s.contact_id)))
     rel = (s.ts - s.origin).cast("float64") / plan.half_life
     s = s.mutate(rel=rel, growth=ibis.literal(2.0) ** rel)  # once per row, not once per signal
+    s = s.mutate(sig_hit=s.sig.notnull())
+    edged = {column for _, _, _, column in count_requests(plan) if column.startswith(("first__", "last__"))}
     edges: dict[str, Any] = {}  # window inside a window's argument is refused: edges go first
     for name, feature in spec.features.items():
-        if feature.agg == "count_distinct" and feature.of == "day":
+        if f"first__{name}" in edged:
             group = s.contact_id if feature.scope == "contact" else s.part
             edges[f"first__{name}"], edges[f"last__{name}"] = _day_edges(s, group, s[f"hit__{name}"])
-    if spec.scoring.intent.require is not None:
-        edges["first__pat"], edges["last__pat"] = _day_edges(s, s.contact_id, s.sig.notnull())
+    if "first__pat" in edged:
+        edges["first__pat"], edges["last__pat"] = _day_edges(s, s.contact_id, s.sig_hit)
     if edges:
         s = s.mutate(**edges)
 
     def by(group: Any, frame: tuple[int | None, int] = (None, 0)) -> Any:
         return ibis.window(group_by=group, order_by=s.ts, range=frame)
 
+    def growing(group: str, frame: tuple[int | None, int] = (None, 0)) -> Any:
+        """The window of a running total of non-negative terms, or of a running maximum, from the start.
+
+        Within one contact such a value only grows row by row, so the largest among simultaneous rows
+        (which :func:`evaluation_points` keeps) is the one after all of them, the RANGE frame's value:
+        a ROWS frame gives it without a search for each row's last peer. Over an account the rows of
+        one instant belong to several contacts, so the account keeps the RANGE frame.
+        """
+        if group == "contact_id" and frame == (None, 0):
+            return ibis.window(group_by=s.contact_id, order_by=s.ts, rows=(None, 0))
+        return by(s[group], frame)
+
     flags = {lane: column for lane, _, _, column in count_requests(plan)}
     cols: dict[str, Any] = {}
     for pack in lay.packs:
-        kind = "float64" if pack.real else "int64"
-        zero = ibis.literal(0, kind)
+        zero = ibis.literal(0, "int64")
         terms = [
-            ibis.ifelse(s[flags[lane]], ibis.literal(1 << (k * pack.width), kind), zero)
+            ibis.ifelse(s[flags[lane]], ibis.literal(1 << (k * pack.width), "int64"), zero)
             for k, lane in enumerate(pack.lanes)
         ]
         total = terms[0]
         for term in terms[1:]:
             total = total + term
-        # cast: DuckDB reads a bare 1.0 as a DECIMAL, and sums decimals far slower than doubles
-        cols[pack.column] = total.cast(kind).sum().over(by(s[pack.group], pack.frame)).cast("int64")
+        # Integer terms cast once: DuckDB reads a literal 1.0 as a DECIMAL and sums decimals far slower
+        # than doubles, and Ibis drops a cast of a float64 literal to float64 as a no-op.
+        summed = total.cast("float64") if pack.real else total
+        cols[pack.column] = summed.sum().over(growing(pack.group, pack.frame)).cast("int64")
     for name, feature in spec.features.items():
         group = s.contact_id if feature.scope == "contact" else s.part
         window = None if feature.window is None else int(feature.window.total_seconds())
@@ -297,9 +353,18 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
         elif feature.agg in ("min", "max"):
             value = ibis.ifelse(hit, s[f"of__{name}"], ibis.null(s[f"of__{name}"].type()))
             cols[f"f__{name}"] = (value.min() if feature.agg == "min" else value.max()).over(win)
-        elif feature.agg == "days_since":
-            last = ibis.ifelse(hit, s.ts, ibis.null("int64")).max().over(by(group))
-            cols[f"f__{name}"] = (s.ts - last).cast("float64") / 86400.0
+        elif feature.agg == "days_since":  # the latest instant; decode_counts takes the days since
+            scope = "contact_id" if feature.scope == "contact" else "part"
+            cols[f"ds__{name}"] = ibis.ifelse(hit, s.ts, ibis.null("int64")).max().over(growing(scope))
+    for name, group, window, masks, column in day_mask_requests(plan):
+        span = masks * DAY_BITS
+        slot = ((s.day % span) + span) % span  # days before 1970 are negative: keep the slot positive
+        for j in range(masks):
+            mine = s[column] & (slot >= j * DAY_BITS) & (slot < (j + 1) * DAY_BITS)
+            # a visible cast: Spark reads a bare 1 as a 32-bit INT, and shifts it past bit 31 to garbage
+            one = ibis.literal(1, "int32").cast("int64")
+            bit = ibis.ifelse(mine, one << (slot - j * DAY_BITS), ibis.literal(0, "int64"))
+            cols[f"dm__{name}__{j}"] = _bit_or(bit).over(by(s[group], window_frame(window)))
     committee = spec.scoring.committee
     if committee is not None:
         frame = window_frame(int(committee.window.total_seconds()))
@@ -309,8 +374,11 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
             cols[f"roles__{j}"] = _bit_or(bit).over(by(s.part, frame))
     for sg in plan.signals:
         mine = s.sig == sg.index
-        cols[f"is__{sg.index}"] = ibis.ifelse(mine, sg.points * s.growth, 0.0).sum().over(by(s.contact_id))
-    cols["handoff"] = (s.ts * 4 + s.hcode).max().over(by(s.contact_id))
+        # points are positive (the spec says so) and growth too: a running total that only grows
+        cols[f"is__{sg.index}"] = (
+            ibis.ifelse(mine, sg.points * s.growth, 0.0).sum().over(growing("contact_id"))
+        )
+    cols["handoff"] = (s.ts * 4 + s.hcode).max().over(growing("contact_id"))
     # only what evaluation_points reads leaves the window step: fewer columns through every sort
     keep = ["contact_id", "part", "ts", "kind", "known", "rel"]
     keep += [f"{p}__{r.index}" for r in plan.regressions for p in ("reg", "blk")]
@@ -321,19 +389,29 @@ def decode_counts(plan: Plan, t: ir.Table, lay: Layout) -> ir.Table:
     """The packed counts as the columns scoring reads: count features, distinct days, roles engaged."""
     spec = plan.spec
     cols: dict[str, Any] = {}
+    masked = {name: masks for name, _, _, masks, _ in day_mask_requests(plan)}
     for name, feature in spec.features.items():
         if feature.agg == "count":
             cols[f"f__{name}"] = lay.lane(t, f"f__{name}")
+        elif feature.agg == "days_since":
+            cols[f"f__{name}"] = (t.ts - t[f"ds__{name}"]).cast("float64") / 86400.0
         elif feature.agg == "count_distinct" and feature.of == "day":
-            cols[f"f__{name}"] = _distinct_days(lay, t, name, feature.window is not None)
+            if name in masked:
+                cols[f"f__{name}"] = _mask_days(t, name, masked[name])
+            else:
+                cols[f"f__{name}"] = _distinct_days(lay, t, name, feature.window is not None)
     if spec.scoring.intent.require is not None:
-        cols["pat_days"] = _distinct_days(lay, t, "pat", True)
+        cols["pat_days"] = (
+            _mask_days(t, "pat", masked["pat"]) if "pat" in masked else _distinct_days(lay, t, "pat", True)
+        )
     masks = _role_masks(plan) if spec.scoring.committee is not None else []
     for j, roles in enumerate(masks):
         mask = t[f"roles__{j}"].coalesce(0)
         for k in range(len(roles)):
             cols[f"engaged__{j * ROLES_PER_MASK + k}"] = ((mask >> k) & 1).cast("int64")
     drop = [pack.column for pack in lay.packs] + [f"roles__{j}" for j in range(len(masks))]
+    drop += [f"dm__{name}__{j}" for name, n in masked.items() for j in range(n)]
+    drop += [f"ds__{name}" for name, feature in spec.features.items() if feature.agg == "days_since"]
     return t.mutate(**cols).drop(*drop)
 
 
@@ -370,6 +448,19 @@ def _day_edges(s: ir.Table, group: Any, hit: Any) -> tuple[Any, Any]:
     before = day.max().over(ibis.window(group_by=group, order_by=s.ts, rows=(None, -1)))
     after = day.min().over(ibis.window(group_by=group, order_by=s.ts, rows=(1, None)))
     return hit & (before.isnull() | (before != s.day)), hit & (after.isnull() | (after != s.day))
+
+
+@ibis.udf.scalar.builtin(name="bit_count")  # type: ignore[untyped-decorator]
+def _bit_count(x: int) -> int:  # type: ignore[empty-body]
+    """Set bits of an integer, spelled ``bit_count`` by DuckDB and Spark alike."""
+
+
+def _mask_days(t: ir.Table, name: str, masks: int) -> Any:
+    """Distinct days of a window from its day masks (see :func:`day_masks`)."""
+    total: Any = ibis.literal(0, "int64")
+    for j in range(masks):
+        total = total + _bit_count(t[f"dm__{name}__{j}"].coalesce(0)).cast("int64")
+    return total
 
 
 def _distinct_days(lay: Layout, t: ir.Table, name: str, windowed: bool) -> Any:
