@@ -117,8 +117,8 @@ def _hold(spec: Spec, motion: str | None) -> timedelta:
 
 def measure(ledger: Ledger, spec: Spec, version: str, *, since: int, until: int) -> Figures:
     """The figures of the ledger's latest derive (made under ``spec``) over [since, until)."""
-    from accord.reports.agreement import mql_entries
     from accord.reports.base import Filters
+    from accord.reports.commitments import mql_entries
     from accord.reports.data import ReportData
     from accord.reports.tiers import default_target, tiers
 

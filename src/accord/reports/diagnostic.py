@@ -30,8 +30,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from accord.handoffs.report import sla_report
-from accord.reports.agreement import day_text, pct, period, sign_offs, sla_line, span, version_text
+from accord.reports.agreement import day_text, pct, period, sign_offs, span, version_text
 from accord.reports.base import Column, Report, Section
+from accord.reports.commitments import sla_line
 from accord.reports.data import DAY, ReportData, ts
 from accord.reports.questionnaire import QUESTIONS, STEPS, band, parse_answers
 

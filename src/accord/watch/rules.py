@@ -20,8 +20,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from accord.ledger.store import Ledger
-from accord.reports.agreement import acceptance_between, mql_entries, pct, routing_minutes, sla_line
+from accord.reports.agreement import pct
 from accord.reports.base import Filters
+from accord.reports.commitments import acceptance_between, mql_entries, routing_minutes, sla_line
 from accord.reports.data import ReportData
 from accord.spec.model import Spec, WatchRule
 

@@ -15,67 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import count
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-CHAR = 7.0  # average glyph width at font-size 13, in viewBox units
-FONT = 13
-_ids = count(1)
-
-
-def _id(prefix: str) -> str:
-    return f"{prefix}-{next(_ids)}"
-
-
-def _n(x: float) -> str:
-    """A coordinate with at most one decimal: small markup, stable output."""
-    text = f"{x:.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _text(
-    x: float,
-    y: float,
-    body: str,
-    *,
-    cls: str = "t",
-    anchor: str = "start",
-    size: float | None = None,
-    weight: str | None = None,
-) -> str:
-    extra = f' font-size="{_n(size)}"' if size else ""
-    extra += f' font-weight="{weight}"' if weight else ""
-    return f'<text x="{_n(x)}" y="{_n(y)}" class="{cls}" text-anchor="{anchor}"{extra}>{escape(body)}</text>'
-
-
-def _rect(x: float, y: float, w: float, h: float, cls: str, rx: float = 0) -> str:
-    corner = f' rx="{_n(rx)}"' if rx else ""
-    return f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" class="{cls}"{corner}/>'
-
-
-def _svg(width: float, height: float, title: str, desc: str, body: list[str], cls: str = "") -> Markup:
-    ident = _id("chart")
-    return Markup(
-        f'<svg class="{escape(("chart " + cls).strip())}" viewBox="0 0 {_n(width)} {_n(height)}" '
-        f'role="img" aria-labelledby="{ident}-t {ident}-d" xmlns="http://www.w3.org/2000/svg" '
-        f'preserveAspectRatio="xMinYMin meet">'
-        f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(desc)}</desc>'
-        + "".join(body)
-        + "</svg>"
-    )
-
-
-def _label_width(labels: Sequence[str], floor: float = 60, ceiling: float = 220) -> float:
-    """Room for the longest label (plus the gap before the bar), between ``floor`` and ``ceiling``."""
-    longest = max((len(s) for s in labels), default=0)
-    return max(floor, min(ceiling, longest * CHAR + 14))
-
-
-def _clip(label: str, width: float) -> str:
-    """Shorten a label to fit ``width`` units; the full text stays in the table beside the chart."""
-    room = max(3, int(width / CHAR))
-    return label if len(label) <= room else label[: room - 1].rstrip() + "…"
+from accord.web.svg import CHAR, clip, figure, ident, label_width, legend, num, rect, text_at
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -99,7 +42,7 @@ class FunnelStep:
 
 def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float = 660) -> Markup:
     """Centred horizontal bars, one per stage, with the conversion and velocity to the next between them."""
-    label_w = _label_width([s.label for s in steps], 90, 180)
+    label_w = label_width([s.label for s in steps], 90, 180)
     side_w = 196.0
     plot_x, plot_w = label_w, width - label_w - side_w
     bar_h, gap = 30.0, 26.0
@@ -107,21 +50,21 @@ def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float =
     body: list[str] = []
     y = 4.0
     described: list[str] = []
-    arrow = _id("arrow")
+    arrow = ident("arrow")
     for i, step in enumerate(steps):
         w = max(2.0, plot_w * step.count / top) if step.count else 2.0
         x = plot_x + (plot_w - w) / 2
         tone = f"fill-{min(i, 5) + 1}"
         body.append(
-            f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(bar_h)}" rx="3" class="{tone}"/>'
+            f'<rect x="{num(x)}" y="{num(y)}" width="{num(w)}" height="{num(bar_h)}" rx="3" class="{tone}"/>'
         )
         body.append(
-            _text(plot_x - 10, y + bar_h / 2 + 4.5, _clip(step.label, label_w - 12), anchor="end", cls="t")
+            text_at(plot_x - 10, y + bar_h / 2 + 4.5, clip(step.label, label_w - 12), anchor="end", cls="t")
         )
         text = f"{step.count:,}"
         inside = w > len(text) * CHAR + 12
         body.append(
-            _text(
+            text_at(
                 plot_x + plot_w / 2 if inside else x + w + 6,
                 y + bar_h / 2 + 4.5,
                 text,
@@ -135,7 +78,7 @@ def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float =
         if i < len(steps) - 1:
             mid = y + gap / 2
             body.append(
-                f'<path d="M{_n(plot_x + plot_w / 2)} {_n(y + 3)} v{_n(gap - 8)}" class="stroke-muted" '
+                f'<path d="M{num(plot_x + plot_w / 2)} {num(y + 3)} v{num(gap - 8)}" class="stroke-muted" '
                 f'marker-end="url(#{arrow})"/>'
             )
             if step.rate is not None:
@@ -145,10 +88,10 @@ def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float =
                     extra.append(f"median {step.days:.1f} d")
                 if step.ci and step.ci[0] is not None and step.ci[1] is not None:
                     extra.append(f"CI {pct(step.ci[0], 0)}–{pct(step.ci[1], 0)}")
-                body.append(_text(plot_x + plot_w + 14, mid - 2, rate, cls="t-strong", weight="600"))
+                body.append(text_at(plot_x + plot_w + 14, mid - 2, rate, cls="t-strong", weight="600"))
                 if extra:
                     body.append(
-                        _text(plot_x + plot_w + 14, mid + 12, " · ".join(extra), cls="t-muted", size=11)
+                        text_at(plot_x + plot_w + 14, mid + 12, " · ".join(extra), cls="t-muted", size=11)
                     )
                 described.append(f"{rate} to the next stage" + (f" ({', '.join(extra)})" if extra else ""))
             y += gap
@@ -156,7 +99,7 @@ def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float =
         f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="5" markerHeight="5" '
         'orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" class="fill-muted"/></marker></defs>'
     )
-    return _svg(width, y + 4, title, "; ".join(described), [defs, *body], "chart-funnel")
+    return figure(width, y + 4, title, "; ".join(described), [defs, *body], "chart-funnel")
 
 
 # ---- horizontal bars -----------------------------------------------------------------------------
@@ -182,7 +125,7 @@ def bars(
     width: float = 560,
 ) -> Markup:
     """Horizontal bars with the value written at the end, optional interval whiskers and a reference line."""
-    label_w = _label_width([b.label for b in items], 80, max(170, width * 0.34))
+    label_w = label_width([b.label for b in items], 80, max(170, width * 0.34))
     longest_note = max((len(b.note or "") for b in items), default=0)
     note_w = longest_note * 6.9 + 10 if longest_note else 0.0
     value_w = 62.0
@@ -200,30 +143,30 @@ def bars(
     y = top_pad
     for b in items:
         cy = y + row_h / 2
-        body.append(_text(plot_x - 10, cy + 4.5, _clip(b.label, label_w - 12), anchor="end"))
-        body.append(_rect(plot_x, cy - bar_h / 2, plot_w, bar_h, "fill-track", 2))
+        body.append(text_at(plot_x - 10, cy + 4.5, clip(b.label, label_w - 12), anchor="end"))
+        body.append(rect(plot_x, cy - bar_h / 2, plot_w, bar_h, "fill-track", 2))
         if b.value is not None:
             w = max(1.5, min(plot_w, b.value * scale))
-            body.append(_rect(plot_x, cy - bar_h / 2, w, bar_h, b.tone, 2))
+            body.append(rect(plot_x, cy - bar_h / 2, w, bar_h, b.tone, 2))
         if b.low is not None and b.high is not None:
             x1, x2 = plot_x + min(plot_w, b.low * scale), plot_x + min(plot_w, b.high * scale)
             body.append(
-                f'<path d="M{_n(x1)} {_n(cy)} H{_n(x2)} M{_n(x1)} {_n(cy - 5)} v10 '
-                f'M{_n(x2)} {_n(cy - 5)} v10" class="whisker"/>'
+                f'<path d="M{num(x1)} {num(cy)} H{num(x2)} M{num(x1)} {num(cy - 5)} v10 '
+                f'M{num(x2)} {num(cy - 5)} v10" class="whisker"/>'
             )
-        body.append(_text(plot_x + plot_w + 8, cy + 4.5, fmt(b.value), cls="t-strong", weight="600"))
+        body.append(text_at(plot_x + plot_w + 8, cy + 4.5, fmt(b.value), cls="t-strong", weight="600"))
         if b.note:
-            body.append(_text(plot_x + plot_w + value_w + 4, cy + 4.5, b.note, cls="t-muted", size=12))
+            body.append(text_at(plot_x + plot_w + value_w + 4, cy + 4.5, b.note, cls="t-muted", size=12))
         described.append(f"{b.label}: {fmt(b.value)}" + (f" ({b.note})" if b.note else ""))
         y += row_h
     if reference:
         x = plot_x + min(plot_w, reference[1] * scale)
-        body.append(f'<path d="M{_n(x)} {_n(top_pad - 4)} V{_n(y)}" class="ref-line"/>')
+        body.append(f'<path d="M{num(x)} {num(top_pad - 4)} V{num(y)}" class="ref-line"/>')
         body.append(
-            _text(x, 12, f"{reference[0]} {fmt(reference[1])}", anchor="middle", cls="t-muted", size=11)
+            text_at(x, 12, f"{reference[0]} {fmt(reference[1])}", anchor="middle", cls="t-muted", size=11)
         )
         described.append(f"reference line: {reference[0]} {fmt(reference[1])}")
-    return _svg(width, y + 4, title, "; ".join(described), body, "chart-bars")
+    return figure(width, y + 4, title, "; ".join(described), body, "chart-bars")
 
 
 # ---- columns -------------------------------------------------------------------------------------
@@ -243,23 +186,23 @@ def columns(
     col_w = min(64.0, slot * 0.6)
     base = height - 34
     top = max((b.value or 0 for b in items), default=0) or 1
-    body = [f'<path d="M0 {_n(base)} H{_n(width)}" class="axis"/>']
+    body = [f'<path d="M0 {num(base)} H{num(width)}" class="axis"/>']
     described = []
     for i, b in enumerate(items):
         cx = slot * i + slot / 2
         h = 0.0 if b.value is None else max(1.5, (base - 22) * b.value / top)
         body.append(
-            f'<rect x="{_n(cx - col_w / 2)}" y="{_n(base - h)}" width="{_n(col_w)}" height="{_n(h)}" '
+            f'<rect x="{num(cx - col_w / 2)}" y="{num(base - h)}" width="{num(col_w)}" height="{num(h)}" '
             f'class="{b.tone}" rx="2"/>'
         )
-        body.append(_text(cx, base - h - 6, fmt(b.value), anchor="middle", cls="t-strong", weight="600"))
-        body.append(_text(cx, base + 16, _clip(b.label, slot - 4), anchor="middle", size=12))
+        body.append(text_at(cx, base - h - 6, fmt(b.value), anchor="middle", cls="t-strong", weight="600"))
+        body.append(text_at(cx, base + 16, clip(b.label, slot - 4), anchor="middle", size=12))
         if b.note:
             body.append(
-                _text(cx, base + 30, _clip(b.note, slot - 4), anchor="middle", cls="t-muted", size=11)
+                text_at(cx, base + 30, clip(b.note, slot - 4), anchor="middle", cls="t-muted", size=11)
             )
         described.append(f"{b.label}: {fmt(b.value)}")
-    return _svg(width, height, title, "; ".join(described), body, "chart-columns")
+    return figure(width, height, title, "; ".join(described), body, "chart-columns")
 
 
 def pairs(
@@ -280,8 +223,8 @@ def pairs(
     col_w = min(20.0, slot * 0.36)
     base = height - 26
     top = max((v or 0 for v in (*first, *second)), default=0) or 1
-    body = [f'<path d="M0 {_n(base)} H{_n(width)}" class="axis"/>']
-    _legend([("fill-1", names[0]), ("fill-3", names[1])], 4, 12, width, body)
+    body = [f'<path d="M0 {num(base)} H{num(width)}" class="axis"/>']
+    legend([("fill-1", names[0]), ("fill-3", names[1])], 4, 12, width, body)
     described = []
     for i, label in enumerate(labels):
         cx = slot * i + slot / 2
@@ -289,14 +232,14 @@ def pairs(
         for k, (value, tone) in enumerate(zip(values, ("fill-1", "fill-3"), strict=True)):
             x = cx - col_w - 1 if k == 0 else cx + 1
             h = 0.0 if not value else max(1.5, (base - 40) * value / top)
-            body.append(_rect(x, base - h, col_w, h, tone, 2))
+            body.append(rect(x, base - h, col_w, h, tone, 2))
             if slot >= 36:
                 body.append(
-                    _text(x + col_w / 2, base - h - 4, fmt(value), anchor="middle", cls="t-muted", size=10)
+                    text_at(x + col_w / 2, base - h - 4, fmt(value), anchor="middle", cls="t-muted", size=10)
                 )
-        body.append(_text(cx, base + 16, _clip(label, slot - 2), anchor="middle", size=11))
+        body.append(text_at(cx, base + 16, clip(label, slot - 2), anchor="middle", size=11))
         described.append(f"{label}: {names[0]} {fmt(values[0])}, {names[1]} {fmt(values[1])}")
-    return _svg(width, height, title, "; ".join(described), body, "chart-columns")
+    return figure(width, height, title, "; ".join(described), body, "chart-columns")
 
 
 # ---- speed to lead ---------------------------------------------------------------------------------
@@ -307,19 +250,6 @@ class Bucket:
     label: str
     share: float | None
     tone: str
-
-
-def _legend(items: Sequence[tuple[str, str]], x0: float, y0: float, width: float, body: list[str]) -> float:
-    """Swatch-and-text legend that wraps to the width; returns the y of its last line."""
-    lx, ly = x0, y0
-    for tone, text in items:
-        need = 16 + len(text) * 6.6 + 18
-        if lx + need > width and lx > x0:
-            lx, ly = x0, ly + 20
-        body.append(f'<rect x="{_n(lx)}" y="{_n(ly - 10)}" width="11" height="11" class="{tone}" rx="2"/>')
-        body.append(_text(lx + 16, ly, text, size=12))
-        lx += need
-    return ly
 
 
 def speed(
@@ -350,8 +280,8 @@ def speed(
     band_top, band_h = 40.0, 18.0
     axis_y = band_top + band_h
     for a, b, cls in ((lo, 5.0, "zone-ok"), (5.0, 60.0, "zone-warn"), (60.0, hi, "zone-bad")):
-        body.append(_rect(x(a), band_top, x(b) - x(a), band_h, cls))
-    body.append(f'<path d="M{_n(left)} {_n(axis_y)} H{_n(left + plot_w)}" class="axis"/>')
+        body.append(rect(x(a), band_top, x(b) - x(a), band_h, cls))
+    body.append(f'<path d="M{num(left)} {num(axis_y)} H{num(left + plot_w)}" class="axis"/>')
     last_x = -1e9
     for t in (1, 5, 15, 60, 240, 960, 3840):
         if t > hi:
@@ -361,11 +291,11 @@ def speed(
             continue
         last_x = tx
         label = f"{t} min" if t < 60 else f"{t // 60} h"
-        body.append(f'<path d="M{_n(tx)} {_n(axis_y)} v5" class="axis"/>')
-        body.append(_text(tx, axis_y + 17, label, anchor="middle", cls="t-muted", size=11))
+        body.append(f'<path d="M{num(tx)} {num(axis_y)} v5" class="axis"/>')
+        body.append(text_at(tx, axis_y + 17, label, anchor="middle", cls="t-muted", size=11))
     if target_minutes:
         tx = x(target_minutes)
-        body.append(f'<path d="M{_n(tx)} {_n(band_top - 4)} V{_n(axis_y)}" class="ref-line"/>')
+        body.append(f'<path d="M{num(tx)} {num(band_top - 4)} V{num(axis_y)}" class="ref-line"/>')
     placed: list[float] = []
     for name, minutes in markers:
         if minutes is None:
@@ -374,12 +304,12 @@ def speed(
         line = 1 if any(abs(mx - p) < 110 for p in placed) else 0
         placed.append(mx)
         ty = 14 + 14 * line
-        body.append(f'<path d="M{_n(mx - 6)} {_n(band_top - 8)} h12 l-6 8 z" class="marker"/>')
+        body.append(f'<path d="M{num(mx - 6)} {num(band_top - 8)} h12 l-6 8 z" class="marker"/>')
         if line:
-            body.append(f'<path d="M{_n(mx)} {_n(ty + 3)} V{_n(band_top - 8)}" class="stroke-muted"/>')
+            body.append(f'<path d="M{num(mx)} {num(ty + 3)} V{num(band_top - 8)}" class="stroke-muted"/>')
         anchor = "end" if mx > width - 70 else "start" if mx < 70 else "middle"
         text = f"{name} {minutes:,.1f} min"
-        body.append(_text(mx, ty, text, anchor=anchor, cls="t-strong", size=12, weight="600"))
+        body.append(text_at(mx, ty, text, anchor=anchor, cls="t-strong", size=12, weight="600"))
         described.append(f"{name} {minutes:,.1f} business minutes")
     bar_y, bar_h = axis_y + 30, 22.0
     cursor = left
@@ -388,10 +318,10 @@ def speed(
         w = plot_w * (bucket.share or 0) / total
         if w <= 0:
             continue
-        body.append(_rect(cursor, bar_y, w, bar_h, f"{bucket.tone} seg"))
+        body.append(rect(cursor, bar_y, w, bar_h, f"{bucket.tone} seg"))
         if w > 40:
             body.append(
-                _text(
+                text_at(
                     cursor + w / 2,
                     bar_y + 15.5,
                     pct(bucket.share, 0),
@@ -403,8 +333,8 @@ def speed(
         cursor += w
     items = [(k.tone, f"{k.label}: {pct(k.share)}") for k in buckets]
     described += [text for _, text in items]
-    last = _legend(items, left, bar_y + bar_h + 20, width, body)
-    return _svg(width, last + 8, title, "; ".join(described), body, "chart-speed")
+    last = legend(items, left, bar_y + bar_h + 20, width, body)
+    return figure(width, last + 8, title, "; ".join(described), body, "chart-speed")
 
 
 # ---- stacked coverage ----------------------------------------------------------------------------
@@ -437,46 +367,46 @@ def coverage(
     body: list[str] = []
     described: list[str] = []
     if not remaining:
-        body.append(_text(left, 20, "No remaining target in the plan period: coverage has no denominator.",
+        body.append(text_at(left, 20, "No remaining target in the plan period: coverage has no denominator.",
                           cls="t-muted"))  # fmt: skip
-        return _svg(width, 32, title, "no remaining target", body, "chart-coverage")
+        return figure(width, 32, title, "no remaining target", body, "chart-coverage")
     multiple = total / remaining
     span = max(multiple, target or 0.0, 1.0) * 1.1
     scale = plot_w / (span * remaining)
     bar_y, bar_h = 26.0, 30.0
-    body.append(_rect(left, bar_y, plot_w, bar_h, "fill-track", 3))
+    body.append(rect(left, bar_y, plot_w, bar_h, "fill-track", 3))
     cursor = left
     for i, s in enumerate(segments):
         w = s.value * scale
         if w <= 0:
             continue
         body.append(
-            f'<rect x="{_n(cursor)}" y="{_n(bar_y)}" width="{_n(w)}" height="{_n(bar_h)}" '
+            f'<rect x="{num(cursor)}" y="{num(bar_y)}" width="{num(w)}" height="{num(bar_h)}" '
             f'class="fill-{i % 6 + 1} seg"/>'
         )
         if w > 46:
             share = s.value / remaining
             body.append(
-                _text(cursor + w / 2, bar_y + 19.5, f"{share:.2f}x", anchor="middle", cls="t-inv", size=12)
+                text_at(cursor + w / 2, bar_y + 19.5, f"{share:.2f}x", anchor="middle", cls="t-inv", size=12)
             )
         cursor += w
         described.append(f"{s.label}: {money(s.value)} ({s.value / remaining:.2f}x)")
-    body.append(_text(cursor + 6, bar_y + 20, f"{multiple:.2f}x", cls="t-strong", weight="700", size=14))
+    body.append(text_at(cursor + 6, bar_y + 20, f"{multiple:.2f}x", cls="t-strong", weight="700", size=14))
     for k in range(int(span) + 1):
         tx = left + k * remaining * scale
-        body.append(f'<path d="M{_n(tx)} {_n(bar_y + bar_h)} v5" class="axis"/>')
-        body.append(_text(tx, bar_y + bar_h + 18, f"{k}x", anchor="middle", cls="t-muted", size=11))
+        body.append(f'<path d="M{num(tx)} {num(bar_y + bar_h)} v5" class="axis"/>')
+        body.append(text_at(tx, bar_y + bar_h + 18, f"{k}x", anchor="middle", cls="t-muted", size=11))
     if target:
         tx = left + target * remaining * scale
-        body.append(f'<path d="M{_n(tx)} {_n(bar_y - 8)} V{_n(bar_y + bar_h + 2)}" class="ref-line"/>')
-        body.append(_text(tx, bar_y - 12, f"target {target:g}x", anchor="middle", cls="t-muted", size=11))
+        body.append(f'<path d="M{num(tx)} {num(bar_y - 8)} V{num(bar_y + bar_h + 2)}" class="ref-line"/>')
+        body.append(text_at(tx, bar_y - 12, f"target {target:g}x", anchor="middle", cls="t-muted", size=11))
         described.append(f"target {target:g}x")
     items = [(f"fill-{i % 6 + 1}", f"{s.label} {money(s.value)}") for i, s in enumerate(segments)]
-    last = _legend(items, left, bar_y + bar_h + 44, width, body)
+    last = legend(items, left, bar_y + bar_h + 44, width, body)
     described.insert(
         0, f"open pipeline {money(total)} is {multiple:.2f}x the {money(remaining)} still to win"
     )
-    return _svg(width, last + 8, title, "; ".join(described), body, "chart-coverage")
+    return figure(width, last + 8, title, "; ".join(described), body, "chart-coverage")
 
 
 # ---- score composition ---------------------------------------------------------------------------
@@ -494,14 +424,14 @@ def composition(parts: Sequence[Segment], *, title: str = "Score composition", w
     for i, p in enumerate(positive):
         w = plot_w * p.value / total
         tone = f"fill-{i % 6 + 1}"
-        body.append(f'<rect x="{_n(cursor)}" y="4" width="{_n(w)}" height="30" class="{tone} seg" rx="2"/>')
+        body.append(f'<rect x="{num(cursor)}" y="4" width="{num(w)}" height="30" class="{tone} seg" rx="2"/>')
         text = f"{p.label} +{p.value:g}"
         if w > len(text) * CHAR + 10:
-            body.append(_text(cursor + 8, 24, text, cls="t-inv", weight="600"))
+            body.append(text_at(cursor + 8, 24, text, cls="t-inv", weight="600"))
         elif w > 40:
             body.append(
-                _text(cursor + w / 2, 24, f"+{p.value:g}", anchor="middle", cls="t-inv", weight="600")
+                text_at(cursor + w / 2, 24, f"+{p.value:g}", anchor="middle", cls="t-inv", weight="600")
             )
         cursor += w
         described.append(text)
-    return _svg(width, 38, title, "; ".join(described), body, "chart-composition")
+    return figure(width, 38, title, "; ".join(described), body, "chart-composition")
