@@ -244,8 +244,8 @@ def day_masks(window: int | None) -> int:
     numbers even where the zone's offset swings by a day and more inside the window (Samoa, 2011:
     -11 h to +14 h), so day numbers taken modulo ``62 * masks`` never collide within one window: an
     OR of one bit per row's day over the window, then a count of set bits, is the number of distinct
-    days. One window aggregate per mask replaces the distinct-day edges (a sort of
-    their own and two aggregates) and two packed lanes.
+    days. One window aggregate per mask replaces the distinct-day edges (a sort of their own and two
+    aggregates) and two packed lanes.
     """
     if window is None:
         return 0
