@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accord.engine.packing import DAY_BITS, PACK_BITS, REAL_BITS, count_requests, day_masks, layout
 from accord.engine.plan import Plan
-from accord.engine.state import DAY_BITS, PACK_BITS, REAL_BITS, count_requests, day_masks, layout
 from accord.spec.model import Spec
 
 

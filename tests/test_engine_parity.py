@@ -199,6 +199,7 @@ VARIANT_FEATURES: dict[str, dict[str, Any]] = {
     "active_days_100d": {"agg": "count_distinct", "of": "day", "where": "true", "window": "100d"},
     "active_days_400d": {"agg": "count_distinct", "of": "day", "where": "type <> 'assigned'",
                          "window": "400d"},
+    "pat": {"agg": "count_distinct", "of": "day", "where": "type = 'page_view'", "window": "30d"},
     "rep_touch_days": {"agg": "days_since", "where": "type IN ('assigned', 'accepted')", "window": "all",
                        "scope": "account"},
 }  # fmt: skip
@@ -208,7 +209,8 @@ VARIANT_FEATURES: dict[str, dict[str, Any]] = {
 def variant_spec(starter_spec: Spec) -> Spec:
     """The starter spec plus features of every kind the starter lacks: account scope (packed over the
     account stream), other windows, sums and extremes, distinct values other than days, and distinct
-    days counted by two day masks (100d) and by edges (400d, and all time)."""
+    days counted by two day masks (100d) and by edges (400d, and all time), one of them named like
+    the intent pattern's own day count (``pat``) to prove they keep apart."""
     data = starter_spec.model_dump(mode="json", by_alias=True)
     data["features"].update(VARIANT_FEATURES)
     return Spec.model_validate(data)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import ibis
 import ibis.expr.types as ir
 
-from accord.engine import journey, scoring, state
+from accord.engine import journey, packing, scoring, state
 from accord.engine.plan import Plan
 
 Progress = Callable[[str, float], None]
@@ -204,9 +204,9 @@ def _derive_chunk(
     )
     step("events and rules", 0.2)
     widest = {} if widest is None else widest
-    for group, rows in state.partition_rows(flagged).items():
+    for group, rows in packing.partition_rows(flagged).items():
         widest[group] = max(widest.get(group, 0), rows)
-    lay = state.layout(plan, widest)
+    lay = packing.layout(plan, widest)
     points = keep(
         "points",
         lambda: state.evaluation_points(plan, state.state_columns(plan, flagged, lay), lay),

@@ -6,8 +6,8 @@ the printout, and every chart carries a ``<title>``/``<desc>`` and visible text 
 never told by colour or length alone. Pages print the numbers beside each chart as well, so a chart
 is a way to see the table, never the only way to read it.
 
-Widths are in viewBox units; the SVG scales to its container. Label widths are estimated from the
-character count (about 7 units per character at the 13-unit font), which is all a fixed layout needs.
+Widths are in viewBox units; the SVG scales to its container. The building blocks (text, boxes,
+legends, label widths) are in accord.web.svg.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from itertools import count
 from markupsafe import Markup, escape
 
 CHAR = 7.0  # average glyph width at font-size 13, in viewBox units
-FONT = 13
 _ids = count(1)
 
 
