@@ -147,3 +147,41 @@ def test_a_commit_reports_what_it_wrote_as_reading_the_ledger_back_would(
         finally:
             told.close()
             looked.close()
+
+
+def _every_column(ledger: Ledger) -> list[tuple[Any, ...]]:
+    """Every stored column but the moment of storing, which differs between any two commits."""
+    return ledger.con.execute(
+        "SELECT * EXCLUDE (ingested_at, properties), properties::VARCHAR FROM events ORDER BY event_id"
+    ).fetchall()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=st.lists(st.lists(typed_event, min_size=1, max_size=6), min_size=1, max_size=3))
+def test_events_passed_as_parameters_store_what_a_registered_table_stores(
+    batches: list[list[dict[str, Any]]],
+) -> None:
+    """Small batches reach the ledger as statement parameters, larger ones as an Arrow table: the same
+    rows, to the microsecond and the JSON text, and the same report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        params = Ledger.create(Path(tmp) / "params.duckdb")
+        arrow = Ledger.create(Path(tmp) / "arrow.duckdb")
+        try:
+            imported = 0
+            for n, rows in enumerate(batches):
+                assert writes._by_values(_stage(rows))
+                by_params = params.commit(_stage(rows), f"imp{n}", BASE)
+                with mock.patch.object(writes, "VALUES_ROWS", 0):
+                    by_arrow = arrow.commit(_stage(rows), f"imp{n}", BASE)
+                assert (by_params.imported, by_params.duplicates, by_params.rejects, by_params.written) == (
+                    by_arrow.imported,
+                    by_arrow.duplicates,
+                    by_arrow.rejects,
+                    by_arrow.written,
+                )
+                imported += by_params.imported
+            assert _every_column(params) == _every_column(arrow)
+            assert params.con.execute("SELECT count(*) FROM events").fetchone() == (imported,)
+        finally:
+            params.close()
+            arrow.close()

@@ -11,34 +11,49 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import Request
 
 from accord import service
 from accord.api.permissions import Action, Principal
 from accord.api.problems import Problem
-from accord.service.hosted import held
+from accord.service.hosted import HostedWorkspace
 from accord.service.keys import principal_for
 
 COOKIE = "accord_key"
 
 
-def workspace(request: Request) -> service.Workspace:
+def workspace_of(request: Request) -> service.Workspace:
     """The workspace the server holds open (one connection; each use case gets a cursor)."""
     ws: service.Workspace = request.app.state.workspace
     return ws
 
 
-def now(request: Request) -> datetime:
+def now_of(request: Request) -> datetime:
     """The server's clock, injectable (``ACCORD_NOW``, tests), always UTC."""
     clock: Callable[[], datetime] = request.app.state.now
     return clock().astimezone(UTC)
 
 
-def authenticate(root: Path, key: str) -> Principal | None:
-    """Who a key stands for in the workspace at ``root``; None when unknown, revoked or malformed."""
-    ws = held(root) or service.locate(root)
+async def workspace(request: Request) -> service.Workspace:
+    """:func:`workspace_of` as a dependency. ``async`` only so FastAPI calls it on the event loop: a
+    plain function costs a trip through the thread pool on every request, and this one never blocks."""
+    return workspace_of(request)
+
+
+async def now(request: Request) -> datetime:
+    """:func:`now_of` as a dependency (``async`` for the same reason)."""
+    return now_of(request)
+
+
+def authenticate(request: Request, key: str) -> Principal | None:
+    """Who a key stands for in the server's workspace; None when unknown, revoked or malformed.
+
+    The app's own held workspace, not a look-up by folder: resolving the folder's path (a system call
+    per path part) was a measurable share of every request."""
+    ws: service.Workspace = request.app.state.workspace
+    if isinstance(ws, HostedWorkspace) and ws.closed:
+        ws = service.locate(request.app.state.root)
     return principal_for(ws, key)
 
 
@@ -60,7 +75,7 @@ def optional_principal(request: Request) -> Principal | None:
     key = _key_of(request)
     if key is None:
         return None
-    found = authenticate(request.app.state.root, key)
+    found = authenticate(request, key)
     if found is not None:
         request.state.principal = found
     return found

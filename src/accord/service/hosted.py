@@ -100,6 +100,10 @@ class HostedWorkspace(Workspace):
                 return
         pg.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def kept(self, key: str, make: Callable[[], T]) -> T:
         """What ``make`` builds, once per key for as long as the spec stays (see :meth:`reload_spec`):
         compiled evaluators, and the writers that group this workspace's commits."""

@@ -20,7 +20,7 @@ router = APIRouter()
 def open_alert_count(request: Request) -> int:
     """Open alerts of the served workspace, for the banner; 0 when it cannot be read."""
     try:
-        return len(service.list_alerts(deps.workspace(request), open_only=True))
+        return len(service.list_alerts(deps.workspace_of(request), open_only=True))
     except Exception:  # the banner must never break a page
         return 0
 

@@ -221,13 +221,13 @@ def _safe_back(back: str | None, default: str = "/queue") -> str:
 
 def _begin(request: Request) -> Ctx | Response:
     """Sign the request in (or send it to /login), meter its key, read its filters and flash."""
-    ws = deps.workspace(request)
+    ws = deps.workspace_of(request)
     who = deps.optional_principal(request)
     if who is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
     q = parse(request.query_params, ws.spec.workspace.timezone)
-    ctx = Ctx(request, ws, who, deps.now(request), q, _read_flash(request))
+    ctx = Ctx(request, ws, who, deps.now_of(request), q, _read_flash(request))
     try:
         deps.principal(request)  # the key's rate limit, as for the API
     except Problem as exc:

@@ -363,7 +363,7 @@ def report_page(request: Request, name: str) -> Response:
 
 
 def _bare(request: Request, template: str, status_code: int = 200, **extra: Any) -> Response:
-    ws = deps.workspace(request)
+    ws = deps.workspace_of(request)
     context = {"workspace_name": ws.spec.workspace.name, "asset_version": ASSET_VERSION, "title": "Sign in"}
     context.update(extra)
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
@@ -388,10 +388,10 @@ def _sign_in(response: Response, request: Request, key: str) -> Response:
 def login_form(request: Request, key: str = "", next: str = "/", signed_out: str = "") -> Response:
     target = _safe_back(next, "/")
     if key:
-        who = deps.authenticate(request.app.state.root, key)
+        who = deps.authenticate(request, key)
         if who is None:
             return _bare(request, "login.html", 401, error="unknown or revoked key", next=target, notice=None)
-        ws = deps.workspace(request)
+        ws = deps.workspace_of(request)
         name = ws.spec.people[who.person].name if who.person in ws.spec.people else who.person
         # A page, not a redirect: a link opened from a terminal is a cross-site navigation, and a
         # SameSite=Strict cookie set on it is sent only on the next same-site request (the refresh).
@@ -411,7 +411,7 @@ def login_post(
     request: Request, key: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
 ) -> Response:
     target = _safe_back(next, "/")
-    who = deps.authenticate(request.app.state.root, key.strip()) if key.strip() else None
+    who = deps.authenticate(request, key.strip()) if key.strip() else None
     if who is None:
         message = "paste a key" if not key.strip() else "unknown or revoked key"
         return _bare(request, "login.html", 401, error=message, next=target, notice=None)
