@@ -156,7 +156,7 @@ def _every_column(ledger: Ledger) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=st.lists(st.lists(typed_event, min_size=1, max_size=6), min_size=1, max_size=3))
 def test_events_passed_as_parameters_store_what_a_registered_table_stores(
     batches: list[list[dict[str, Any]]],
