@@ -12,20 +12,16 @@ Playwright the test is skipped locally and fails in CI (``CI=true``), where it m
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from accord import service
 from accord.reports.base import fmt
+from tests.api_server import Server
 from tests.test_dashboard import AS_OF, copy_demo, make_keys, pristine_demo
 
 pytestmark = pytest.mark.slow
@@ -41,7 +37,6 @@ ARGS = [
     "--no-first-run",
 ]
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-ACCORD = Path(sys.executable).parent / "accord"
 
 
 def _playwright() -> Any:
@@ -60,51 +55,17 @@ def _playwright() -> Any:
     return sync_playwright
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Path]]:
     """`accord serve` on a copy of the demo, the clock frozen at the demo's instant, no background tick."""
     _playwright()
     root = copy_demo(tmp_path_factory.mktemp("browser") / "ws")
     keys = make_keys(root)
-    port = _free_port()
-    log = root.parent / "serve.log"
-    env = {k: v for k, v in os.environ.items() if k != "ACCORD_TEST_FAULT"}
-    env["ACCORD_NOW"] = AS_OF.isoformat().replace("+00:00", "Z")
-    with log.open("ab") as handle:
-        proc = subprocess.Popen(
-            [str(ACCORD), "serve", "-w", str(root), "--port", str(port), "--tick-every", "0"],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
+    running = Server(root, env={"ACCORD_NOW": AS_OF.isoformat()}).start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"accord serve exited {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(base + "/login", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("accord serve did not answer within 60 s")
-            time.sleep(0.1)
-        yield base, keys, root
+        yield running.base, keys, root
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        running.stop()
 
 
 @pytest.fixture(scope="module")

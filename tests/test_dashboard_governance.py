@@ -11,26 +11,22 @@ and in the change log. Screenshots go to test-artifacts/screenshots/ (governance
 from __future__ import annotations
 
 import atexit
-import os
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from accord import service
 from accord.api.app import create_app
+from tests.api_server import Server
 from tests.test_dashboard import AS_OF, forms, make_keys, pristine_demo, signed_in, text
-from tests.test_dashboard_browser import ACCORD, Watched, _free_port, _playwright, browser  # noqa: F401
+from tests.test_dashboard_browser import Watched, _playwright, browser  # noqa: F401
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -184,37 +180,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     _playwright()
     root = Path(shutil.copytree(prepared(), tmp_path_factory.mktemp("gov-browser") / "ws"))
     keys = make_keys(root, EXTRA)
-    port = _free_port()
-    log = root.parent / "serve.log"
-    env = {"ACCORD_NOW": AS_OF.isoformat().replace("+00:00", "Z")}
-    with log.open("ab") as handle:
-        proc = subprocess.Popen(
-            [str(ACCORD), "serve", "-w", str(root), "--port", str(port), "--tick-every", "0"],
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env={**{k: v for k, v in os.environ.items() if k != "ACCORD_TEST_FAULT"}, **env},
-        )
-    base = f"http://127.0.0.1:{port}"
+    running = Server(root, env={"ACCORD_NOW": AS_OF.isoformat()}).start()
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"accord serve exited {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(base + "/login", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "accord serve did not answer within 90 s"
-            time.sleep(0.1)
-        yield base, keys
+        yield running.base, keys
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        running.stop()
 
 
 def test_two_owners_approve_in_a_browser(served: tuple[str, dict[str, str]], browser: Any) -> None:  # noqa: F811
