@@ -47,8 +47,14 @@ an Arrow table registered on the connection. Registering (and unregistering) cos
 small the table; parameters cost about 0.1 ms a row. Single events from the API take this path."""
 
 
+def _as_values(rows: pa.Table) -> bool:
+    """Whether staged events go in as parameters: the one test both the registration and the insert
+    read, so a table is registered exactly when the insert reads it."""
+    return bool(rows.num_rows <= min(VALUES_ROWS, SMALL_BATCH))
+
+
 def _by_values(batch: Batch) -> bool:
-    return batch.kind == "events" and batch.rows.num_rows <= min(VALUES_ROWS, SMALL_BATCH)
+    return batch.kind == "events" and _as_values(batch.rows)
 
 
 @dataclass
@@ -269,12 +275,13 @@ def _append_events(
         n_dup = sum(1 for _, eid, h in mine if stored.get(eid) == h)
         fresh = [eid for _, eid, _ in mine if eid not in stored]
         _fault("before_events")
-        if rows.num_rows <= VALUES_ROWS:
-            inserted = _insert_values(ledger, rows, set(fresh), cols, import_id)
+        if _as_values(rows):
+            n_new = _insert_values(ledger, rows, set(fresh), cols, import_id)
         else:
             inserted = ledger.con.execute(
                 insert + "WHERE list_contains(?, s.event_id)", [import_id, _now(), fresh]
             ).fetchall()[0]
+            n_new = int(inserted[0]) if inserted else 0
     else:
         dup = ledger.con.execute(
             f"SELECT count(*) FROM {staged} s JOIN events e USING (event_id) "
@@ -285,7 +292,7 @@ def _append_events(
         inserted = ledger.con.execute(
             insert + "ANTI JOIN events e USING (event_id)", [import_id, _now()]
         ).fetchall()[0]
-    n_new = int(inserted[0]) if inserted else 0
+        n_new = int(inserted[0]) if inserted else 0
     _fault("after_events")
     if small and count_as_rows:
         result.stored, result.written = stored, fresh
@@ -296,13 +303,11 @@ def _append_events(
         result.events_written += n_new
 
 
-def _insert_values(
-    ledger: Ledger, rows: pa.Table, fresh: set[str], cols: list[str], import_id: str
-) -> tuple[int]:
-    """Insert the staged rows whose ids are ``fresh`` as parameters (see VALUES_ROWS)."""
+def _insert_values(ledger: Ledger, rows: pa.Table, fresh: set[str], cols: list[str], import_id: str) -> int:
+    """Insert the staged rows whose ids are ``fresh`` as parameters (see VALUES_ROWS); how many."""
     new = [r for r in rows.select([*cols, "content_hash"]).to_pylist() if r["event_id"] in fresh]
     if not new:
-        return (0,)
+        return 0
     now = _now()
     one = "(" + ", ".join("?" for _ in range(len(cols) + 3)) + ")"
     ledger.con.execute(
@@ -310,7 +315,7 @@ def _insert_values(
         + ", ".join(one for _ in new),
         [v for r in new for v in (*(r[c] for c in cols), r["content_hash"], import_id, now)],
     )
-    return (len(new),)
+    return len(new)
 
 
 def _log(
