@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from accord.engine.plan import Plan
+from accord.spec.scoring import Feature
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ def partition_rows(s: ir.Table) -> dict[str, int]:
     return out
 
 
+def partition_and_window(feature: Feature) -> tuple[str, int | None]:
+    """A feature's partition column (a contact's stream or its account's) and its window in whole
+    seconds (None: all of the past), as every window over it reads them."""
+    group = "contact_id" if feature.scope == "contact" else "part"
+    return group, None if feature.window is None else int(feature.window.total_seconds())
+
+
 def window_frame(window: int | None) -> tuple[int | None, int]:
     """The range frame of ``t - W < ts <= t`` over whole seconds (all of the past when W is None)."""
     return (None, 0) if window is None else (-(window - 1), 0)
@@ -88,8 +96,7 @@ def count_requests(plan: Plan) -> list[tuple[str, str, tuple[int | None, int], s
     out: list[tuple[str, str, tuple[int | None, int], str]] = []
     for name, feature in plan.spec.features.items():
         if feature.agg == "count":
-            group = "contact_id" if feature.scope == "contact" else "part"
-            window = None if feature.window is None else int(feature.window.total_seconds())
+            group, window = partition_and_window(feature)
             out.append((f"f__{name}", group, window_frame(window), f"hit__{name}"))
     for name, group, window, _ in distinct_day_counts(plan):
         if day_masks(window) == 0:
@@ -111,8 +118,7 @@ def distinct_day_counts(plan: Plan) -> list[tuple[str, str, int | None, str]]:
     out: list[tuple[str, str, int | None, str]] = []
     for name, feature in spec.features.items():
         if feature.agg == "count_distinct" and feature.of == "day":
-            group = "contact_id" if feature.scope == "contact" else "part"
-            window = None if feature.window is None else int(feature.window.total_seconds())
+            group, window = partition_and_window(feature)
             out.append((name, group, window, f"hit__{name}"))
     pattern = spec.scoring.intent.require
     if pattern is not None:

@@ -21,6 +21,7 @@ from accord.engine.packing import (
     day_mask_requests,
     day_masks,
     distinct_day_counts,
+    partition_and_window,
     window_frame,
 )
 from accord.engine.plan import DRIVER_COUNT_WINDOW, HANDOFF_CODES, Plan
@@ -199,9 +200,8 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
         summed = total.cast("float64") if pack.real else total
         cols[pack.column] = summed.sum().over(growing(pack.group, pack.frame)).cast("int64")
     for name, feature in spec.features.items():
-        group = s.contact_id if feature.scope == "contact" else s.part
-        window = None if feature.window is None else int(feature.window.total_seconds())
-        win = by(group, window_frame(window))
+        scope, window = partition_and_window(feature)
+        win = by(s[scope], window_frame(window))
         hit = s[f"hit__{name}"]
         if feature.agg == "sum":
             cols[f"f__{name}"] = (
@@ -211,7 +211,6 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
             value = ibis.ifelse(hit, s[f"of__{name}"], ibis.null(s[f"of__{name}"].type()))
             cols[f"f__{name}"] = (value.min() if feature.agg == "min" else value.max()).over(win)
         elif feature.agg == "days_since":  # the latest instant; decode_counts takes the days since
-            scope = "contact_id" if feature.scope == "contact" else "part"
             cols[f"ds__{name}"] = ibis.ifelse(hit, s.ts, ibis.null("int64")).max().over(growing(scope))
     for name, group, window, masks, column in day_mask_requests(plan):
         span = masks * DAY_BITS
@@ -351,10 +350,8 @@ def distinct_tables(plan: Plan, s: ir.Table) -> list[tuple[str, str, ir.Table]]:
     for name, feature in spec.features.items():
         if feature.agg != "count_distinct" or feature.of == "day":
             continue
-        key = "contact_id" if feature.scope == "contact" else "part"
-        value = s.day if feature.of == "day" else s[f"of__{name}"]
-        window = None if feature.window is None else int(feature.window.total_seconds())
-        out.append((f"f__{name}", key, distinct_counts(s, key, f"hit__{name}", value, window)))
+        key, window = partition_and_window(feature)  # days are counted in the window step, not here
+        out.append((f"f__{name}", key, distinct_counts(s, key, f"hit__{name}", s[f"of__{name}"], window)))
     pattern = spec.scoring.intent.require
     if pattern is not None and pattern.distinct_topics > 1:
         # with one topic required, any intent event in the window is enough: pat_days >= 1 says so
