@@ -55,9 +55,7 @@ def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float =
         w = max(2.0, plot_w * step.count / top) if step.count else 2.0
         x = plot_x + (plot_w - w) / 2
         tone = f"fill-{min(i, 5) + 1}"
-        body.append(
-            f'<rect x="{num(x)}" y="{num(y)}" width="{num(w)}" height="{num(bar_h)}" rx="3" class="{tone}"/>'
-        )
+        body.append(rect(x, y, w, bar_h, tone, 3))
         body.append(
             text_at(plot_x - 10, y + bar_h / 2 + 4.5, clip(step.label, label_w - 12), anchor="end", cls="t")
         )
@@ -191,10 +189,7 @@ def columns(
     for i, b in enumerate(items):
         cx = slot * i + slot / 2
         h = 0.0 if b.value is None else max(1.5, (base - 22) * b.value / top)
-        body.append(
-            f'<rect x="{num(cx - col_w / 2)}" y="{num(base - h)}" width="{num(col_w)}" height="{num(h)}" '
-            f'class="{b.tone}" rx="2"/>'
-        )
+        body.append(rect(cx - col_w / 2, base - h, col_w, h, b.tone, 2))
         body.append(text_at(cx, base - h - 6, fmt(b.value), anchor="middle", cls="t-strong", weight="600"))
         body.append(text_at(cx, base + 16, clip(b.label, slot - 4), anchor="middle", size=12))
         if b.note:
@@ -380,10 +375,7 @@ def coverage(
         w = s.value * scale
         if w <= 0:
             continue
-        body.append(
-            f'<rect x="{num(cursor)}" y="{num(bar_y)}" width="{num(w)}" height="{num(bar_h)}" '
-            f'class="fill-{i % 6 + 1} seg"/>'
-        )
+        body.append(rect(cursor, bar_y, w, bar_h, f"fill-{i % 6 + 1} seg"))
         if w > 46:
             share = s.value / remaining
             body.append(
@@ -424,7 +416,7 @@ def composition(parts: Sequence[Segment], *, title: str = "Score composition", w
     for i, p in enumerate(positive):
         w = plot_w * p.value / total
         tone = f"fill-{i % 6 + 1}"
-        body.append(f'<rect x="{num(cursor)}" y="4" width="{num(w)}" height="30" class="{tone} seg" rx="2"/>')
+        body.append(rect(cursor, 4, w, 30, f"{tone} seg", 2))
         text = f"{p.label} +{p.value:g}"
         if w > len(text) * CHAR + 10:
             body.append(text_at(cursor + 8, 24, text, cls="t-inv", weight="600"))
