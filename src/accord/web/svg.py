@@ -79,7 +79,7 @@ def legend(items: Sequence[tuple[str, str]], x0: float, y0: float, width: float,
         need = 16 + len(text) * 6.6 + 18
         if lx + need > width and lx > x0:
             lx, ly = x0, ly + 20
-        body.append(f'<rect x="{num(lx)}" y="{num(ly - 10)}" width="11" height="11" class="{tone}" rx="2"/>')
+        body.append(rect(lx, ly - 10, 11, 11, tone, 2))
         body.append(text_at(lx + 16, ly, text, size=12))
         lx += need
     return ly
