@@ -153,6 +153,52 @@ def test_chunked_engine_equals_reference(tmp_path: Path, starter_spec: Spec) -> 
     assert {p[0] for p in engine["points"]} == {"c1", "c2", "c3", "c4", "c5"}
 
 
+def test_chunks_carry_every_event_column_the_spec_reads(tmp_path: Path, starter_spec: Spec) -> None:
+    """A chunked derive writes only the event columns it reads to its chunk files. Rules on a campaign
+    id, a content id and a property, and a sum of a property, still find their columns in every chunk,
+    and the result equals the reference and the counts made by hand."""
+    data = starter_spec.model_dump(mode="json", by_alias=True)
+    data["features"].update({
+        "spring_touches": {"agg": "count", "where": "campaign_id = 'spring'", "window": "all"},
+        "pricing_pages": {"agg": "count", "where": "url = '/pricing'", "window": "all"},
+        "deal_total": {"agg": "sum", "of": "amount", "where": "type = 'opp_created'", "window": "all"},
+    })  # fmt: skip
+    data["scoring"]["intent"]["signals"].insert(  # first: a row counts for the first signal it meets
+        0, {"when": "content_id = 'guide'", "points": 7, "cap": 14, "label": "the buyer's guide"}
+    )
+    spec = Spec.model_validate(data)
+    contacts = {f"c{i}": {"account_id": f"a{i}", "committee_role": "champion"} for i in range(1, 5)}
+    accounts: dict[str, dict[str, Any]] = {f"a{i}": {"employees": 800} for i in range(1, 5)}
+    plan: list[tuple[str, str | None, str | None, dict[str, Any]]] = [
+        ("email_click", "spring", None, {}),
+        ("page_view", None, None, {"url": "/pricing"}),
+        ("content_download", "spring", "guide", {}),
+        ("opp_created", None, None, {"amount": 1000.0}),
+    ]
+    events = [
+        Event(f"e{i}{j}", START + j * DAY + i * HOUR, kind, f"c{i}", f"a{i}",
+              campaign_id=campaign if j != 2 or i % 2 else "fall", content_id=content,
+              props={k: v * i for k, v in props.items()} if kind == "opp_created" else props)
+        for i in range(1, 5)
+        for j, (kind, campaign, content, props) in enumerate(plan)
+    ]  # fmt: skip
+    as_of = START + 10 * DAY
+    with load_ledger(tmp_path / "l.duckdb", contacts, accounts, events) as store:
+        derived, cache = run_engine(store, spec, as_of, chunk_events=len(events) // 3)
+        try:
+            engine = engine_shape(derived, spec)
+            leads = {r["contact_id"]: r for r in derived.leads.to_pyarrow().to_pylist()}
+        finally:
+            cache.close()
+    compare(engine, reference_shape(derive_reference(spec, contacts, accounts, events, as_of)))
+    for i in range(1, 5):
+        lead = leads[f"c{i}"]
+        expected = (2 if i % 2 else 1, 1, 1000.0 * i)  # spring twice for c1 and c3, once for the others
+        assert (lead["spring_touches"], lead["pricing_pages"], lead["deal_total"]) == expected
+    guide = [d for d in engine["drivers"]["c1"] if d[1] == "the buyer's guide"]
+    assert guide and guide[0][3] == 1  # the content rule fired once, in its chunk
+
+
 def test_a_hot_lead_on_both(tmp_path: Path, starter_spec: Spec) -> None:
     """A hand-made Tier 1 lead: both agree, and the stage history reads as a rep would expect."""
     contacts = {"c1": {"account_id": "a1", "seniority": "vp", "committee_role": "champion", "country": "US"}}

@@ -78,7 +78,8 @@ def derive(
     if chunks == 1 or scratch is None:
         return _derive_chunk(plan, ev, profiles, as_of, cache=cache, progress=progress, opportunities=True)
     keyed_profiles = cache(_chunk_keys(profiles, chunks))
-    keyed_ev = _keyed_events(ev, keyed_profiles, chunks)
+    used = state.event_columns(plan)
+    keyed_ev = _keyed_events(ev.select(*[c for c in ev.columns if c in used]), keyed_profiles, chunks)
     split = getattr(cache, "split", None)
     reader = split(keyed_ev, "_chunk") if split is not None else None
 

@@ -151,6 +151,26 @@ def row_flags(plan: Plan, s: ir.Table) -> ir.Table:
     return s.select(**cols)
 
 
+STREAM_COLUMNS = frozenset(
+    {"ts", "day", "type", "contact_id", "account_id", "topic", "reason_code", "recycle_on_ts"}
+)
+"""The event columns :func:`build_stream` and :func:`row_flags` read whatever the spec says."""
+
+
+def event_columns(plan: Plan) -> frozenset[str]:
+    """Every event column the derive reads: the stream's own, and those the spec's rules and features
+    name. Nothing past :func:`row_flags` reads an event column, so a chunked derive writes only these to
+    its chunk files; the others (event, actor, campaign ids and unused properties) would be written and
+    read back for nothing: on 10M events, 9 of 15 columns, about 5 of the split's 9 seconds."""
+    used = set(STREAM_COLUMNS)
+    for signal in plan.signals:
+        used |= signal.rule.columns()
+    for rule in plan.feature_rules.values():
+        used |= rule.columns()
+    used |= {f.of for f in plan.spec.features.values() if f.of is not None}
+    return frozenset(used)
+
+
 def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
     """Window columns over the flagged stream: features, intent terms, committee roles, handoff.
 
