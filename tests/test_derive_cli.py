@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from accord import service
+from accord.cli.derive_cmds import parse_instant
 from accord.cli.main import app
 from accord.domain.timeline import round2
 from accord.spec.load import spec_hash
@@ -103,3 +104,71 @@ def test_explain_warns_when_the_spec_changed(demo: Path, tmp_path: Path) -> None
         assert "the spec changed since this derive" in result.output
     finally:
         ws.spec_path.write_text(original)
+
+
+def _derived(root: Path) -> dict[str, list[tuple[object, ...]]]:
+    with service.locate(root).ledger(read_only=True) as ledger:
+        return {
+            name: ledger.con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+            for name in ("derived_scores", "derived_leads", "derived_drivers", "derived_stages")
+        }
+
+
+def test_derive_in_account_chunks_stores_what_one_pass_stores(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large ledger derives account chunk by account chunk, reading the events table where each
+    step needs it. Forced into chunks on the demo, the stored tables are the same, row for row."""
+    from accord.engine.derive import derive
+
+    ws = service.locate(demo)
+    moment = parse_instant(AS_OF)
+    whole = service.run_derive(ws, as_of=moment)
+    one_pass = _derived(demo)
+    rows = whole.counts["derived_scores"]  # about one score point per event
+    defaults = derive.__kwdefaults__
+    assert defaults is not None and "chunk_events" in defaults  # the service relies on the default
+    monkeypatch.setitem(defaults, "chunk_events", rows // 4)
+    phases: list[str] = []
+    service.run_derive(ws, as_of=moment, progress=lambda phase, _f: phases.append(phase))
+    assert any(re.search(r"\(1 of [4-6]\)", p) for p in phases), phases
+    chunked = _derived(demo)
+    assert {k: len(v) for k, v in chunked.items()} == {k: len(v) for k, v in one_pass.items()}
+    assert chunked == one_pass
+
+
+def test_derive_under_a_memory_limit(demo: Path) -> None:
+    """A cap DuckDB can work under derives; a cap it cannot, or no size at all, is refused in words,
+    and the tables already derived stay as they were."""
+    runner = CliRunner()
+    capped = runner.invoke(app, ["derive", "-w", str(demo), "--as-of", AS_OF, "--memory-limit", "1GB"])
+    assert capped.exit_code == 0, capped.output
+    before = _derived(demo)
+    args = ["derive", "-w", str(demo), "--as-of", AS_OF]
+    bad = runner.invoke(app, args, env={"ACCORD_MEMORY_LIMIT": "lots"})
+    assert bad.exit_code == 2 and "memory limit 'lots' is not a size" in bad.output
+    assert "3GB" in bad.output  # the hint shows the notation
+    tiny = runner.invoke(app, ["derive", "-w", str(demo), "--as-of", "2026-11-03", "--memory-limit", "1MB"])
+    assert tiny.exit_code == 2, tiny.output
+    assert "needs more memory than the limit of 1MB" in tiny.output and "nothing was stored" in tiny.output
+    assert _derived(demo) == before
+
+
+def test_the_memory_limit_is_the_runs_alone() -> None:
+    """A server's connection outlives a derive: it gets DuckDB's default back, after a failure too."""
+    import duckdb
+
+    from accord.service.derive import _memory_capped
+
+    con = duckdb.connect()
+
+    def limit() -> str:
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    before = limit()
+    with _memory_capped(con, "1GB"):
+        assert limit() != before
+    assert limit() == before
+    with pytest.raises(RuntimeError), _memory_capped(con, "2GB"):
+        raise RuntimeError("derive failed")
+    assert limit() == before

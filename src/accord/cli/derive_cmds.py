@@ -54,11 +54,21 @@ def derive(
     engine: Annotated[
         str, typer.Option(help="duckdb, or spark (a local Spark session; needs Java).")
     ] = "duckdb",
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ACCORD_MEMORY_LIMIT",
+            help="Cap DuckDB's memory for this run, e.g. 3GB (or $ACCORD_MEMORY_LIMIT); past it DuckDB "
+            "spills to disk beside the workspace (default: DuckDB's own, 80% of RAM).",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Compute features, scores, drivers, tiers and stage histories and store them in the workspace.
 
     Every derived row is stamped with the spec version that made it. Definitions: docs/derive.md.
+    A ledger of tens of millions of events derives account by account; give it --memory-limit on a
+    machine shared with other work.
     """
     ws = service.locate(workspace)
     with progress_bar() as bar:
@@ -67,6 +77,7 @@ def derive(
             ws,
             engine=engine,
             as_of=parse_instant(as_of),
+            memory_limit=memory_limit,
             progress=lambda phase, f: bar.update(task, description=phase, completed=f),
         )
     zone = ZoneInfo(ws.spec.workspace.timezone)

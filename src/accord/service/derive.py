@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 
 from accord.errors import WorkspaceError
@@ -52,13 +55,49 @@ def _output_tables(
     }  # fmt: skip
 
 
+@contextmanager
+def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """DuckDB's memory limit for one derive, then DuckDB's default again (Accord sets no other).
+
+    Without a cap DuckDB may hold up to 80% of the machine's memory on a large ledger; under one it
+    spills to disk beside the workspace and finishes. The setting is the database's, so a server's
+    connection, which outlives the run, must not keep it. RESET rather than setting back the text read
+    before: DuckDB reports the limit rounded (4.6 GiB), and setting that text drifts.
+    """
+    if limit is None:
+        yield
+        return
+    try:
+        con.execute(f"SET memory_limit = '{limit.strip().replace(chr(39), '')}'")
+    except duckdb.Error:
+        raise WorkspaceError(
+            f"memory limit '{limit}' is not a size",
+            hint="give a number and a unit, e.g. 3GB, 512MB or 2.5GiB",
+        ) from None
+    try:
+        yield
+    except duckdb.OutOfMemoryException:
+        raise WorkspaceError(
+            f"derive needs more memory than the limit of {limit} allows; nothing was stored",
+            hint="raise --memory-limit, or make room for DuckDB to spill to disk beside the workspace",
+        ) from None
+    finally:
+        con.execute("RESET memory_limit")
+
+
 def run_derive(
-    ws: Workspace, *, as_of: datetime | None = None, progress: Progress | None = None, engine: str = "duckdb"
+    ws: Workspace,
+    *,
+    as_of: datetime | None = None,
+    progress: Progress | None = None,
+    engine: str = "duckdb",
+    memory_limit: str | None = None,
 ) -> DeriveResult:
     """Derive scores, tiers and stage histories as of an instant and store them in the workspace.
 
     ``engine="spark"`` runs the same derive on a local Spark session (the inputs go over as Parquet)
-    and stores its results in the workspace exactly as DuckDB's would be.
+    and stores its results in the workspace exactly as DuckDB's would be. ``memory_limit`` (DuckDB's
+    notation, e.g. ``"3GB"``) caps DuckDB's memory for the run.
     """
     import secrets
     import time
@@ -77,7 +116,7 @@ def run_derive(
     as_of_ts = int(moment.timestamp())
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    with ws.ledger() as ledger:
+    with ws.ledger() as ledger, _memory_capped(ledger.con, memory_limit):
         from accord.governance.proposals import sync
 
         sync(ws, ledger, now=started)  # a hand edit of accord.yaml enters the change log here
@@ -90,7 +129,7 @@ def run_derive(
                     setattr(derived, name, cache(ibis.memtable(getattr(derived, name))))
                 load_secs = 0.0
             else:
-                ev = cache(backend.sql(events_sql(spec)))
+                ev = backend.sql(events_sql(spec))  # read where used: a copy would hold every column
                 profiles = cache(backend.sql(profiles_sql(spec, as_of_ts)))
                 load_secs = time.perf_counter() - clock
                 if progress:
