@@ -12,6 +12,7 @@ from accord import service
 from accord.cli.derive_cmds import parse_instant
 from accord.cli.main import app
 from accord.domain.timeline import round2
+from accord.errors import WorkspaceError
 from accord.spec.load import spec_hash
 
 AS_OF = "2026-11-02T12:00:00Z"
@@ -154,21 +155,36 @@ def test_derive_under_a_memory_limit(demo: Path) -> None:
     assert _derived(demo) == before
 
 
-def test_the_memory_limit_is_the_runs_alone() -> None:
-    """A server's connection outlives a derive: it gets DuckDB's default back, after a failure too."""
+def test_the_runs_settings_are_its_alone() -> None:
+    """A server's connection outlives a derive: it gets DuckDB's defaults back, after a failure too."""
     import duckdb
 
-    from accord.service.derive import _memory_capped
+    from accord.service.derive import _run_settings
 
     con = duckdb.connect()
 
-    def limit() -> str:
-        return str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    def settings() -> tuple[str, bool]:
+        row = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+        ).fetchall()[0]
+        return str(row[0]), bool(row[1])
 
-    before = limit()
-    with _memory_capped(con, "1GB"):
-        assert limit() != before
-    assert limit() == before
-    with pytest.raises(RuntimeError), _memory_capped(con, "2GB"):
-        raise RuntimeError("derive failed")
-    assert limit() == before
+    before = settings()
+    assert before[1]  # DuckDB's default
+    with _run_settings(con, "1GB"):
+        assert settings() == ("953.6 MiB", False)
+    assert settings() == before
+    inside: list[tuple[str, bool]] = []
+
+    def failing_derive() -> None:
+        with _run_settings(con, None):
+            inside.append(settings())
+            raise RuntimeError("derive failed")
+
+    with pytest.raises(RuntimeError):
+        failing_derive()
+    assert inside == [(before[0], False)]
+    assert settings() == before
+    with pytest.raises(WorkspaceError), _run_settings(con, "lots"):
+        pass
+    assert settings() == before

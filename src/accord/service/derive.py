@@ -56,33 +56,40 @@ def _output_tables(
 
 
 @contextmanager
-def _memory_capped(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
-    """DuckDB's memory limit for one derive, then DuckDB's default again (Accord sets no other).
+def _run_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> Iterator[None]:
+    """DuckDB's settings for one derive, then DuckDB's defaults again (Accord sets no others).
 
-    Without a cap DuckDB may hold up to 80% of the machine's memory on a large ledger; under one it
-    spills to disk beside the workspace and finishes. The setting is the database's, so a server's
-    connection, which outlives the run, must not keep it. RESET rather than setting back the text read
-    before: DuckDB reports the limit rounded (4.6 GiB), and setting that text drifts.
+    - Insertion order is not kept: no derived table has an order of its own (every reader sorts), and
+      keeping scan order holds back DuckDB's parallel operators. 10M events: ~0.86x the time.
+    - ``memory_limit``: without one DuckDB may hold up to 80% of the machine's memory on a large ledger;
+      under one it spills to disk beside the workspace and finishes.
+
+    Both settings are the database's, so a server's connection, which outlives the run, must not keep
+    them. RESET rather than setting back the text read before: DuckDB reports the limit rounded
+    (4.6 GiB), and setting that text back drifts.
     """
-    if limit is None:
-        yield
-        return
     try:
-        con.execute(f"SET memory_limit = '{limit.strip().replace(chr(39), '')}'")
-    except duckdb.Error:
-        raise WorkspaceError(
-            f"memory limit '{limit}' is not a size",
-            hint="give a number and a unit, e.g. 3GB, 512MB or 2.5GiB",
-        ) from None
-    try:
-        yield
-    except duckdb.OutOfMemoryException:
-        raise WorkspaceError(
-            f"derive needs more memory than the limit of {limit} allows; nothing was stored",
-            hint="raise --memory-limit, or make room for DuckDB to spill to disk beside the workspace",
-        ) from None
+        con.execute("SET preserve_insertion_order = false")
+        if memory_limit is not None:
+            try:
+                con.execute(f"SET memory_limit = '{memory_limit.strip().replace(chr(39), '')}'")
+            except duckdb.Error:
+                raise WorkspaceError(
+                    f"memory limit '{memory_limit}' is not a size",
+                    hint="give a number and a unit, e.g. 3GB, 512MB or 2.5GiB",
+                ) from None
+        try:
+            yield
+        except duckdb.OutOfMemoryException:
+            if memory_limit is None:
+                raise
+            raise WorkspaceError(
+                f"derive needs more memory than the limit of {memory_limit} allows; nothing was stored",
+                hint="raise --memory-limit, or make room for DuckDB to spill to disk beside the workspace",
+            ) from None
     finally:
         con.execute("RESET memory_limit")
+        con.execute("RESET preserve_insertion_order")
 
 
 def run_derive(
@@ -116,7 +123,7 @@ def run_derive(
     as_of_ts = int(moment.timestamp())
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    with ws.ledger() as ledger, _memory_capped(ledger.con, memory_limit):
+    with ws.ledger() as ledger, _run_settings(ledger.con, memory_limit):
         from accord.governance.proposals import sync
 
         sync(ws, ledger, now=started)  # a hand edit of accord.yaml enters the change log here
