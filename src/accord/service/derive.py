@@ -60,7 +60,8 @@ def _run_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> I
     """DuckDB's settings for one derive, then DuckDB's defaults again (Accord sets no others).
 
     - Insertion order is not kept: no derived table has an order of its own (every reader sorts), and
-      keeping scan order holds back DuckDB's parallel operators. 10M events: ~0.86x the time.
+      keeping scan order can hold back DuckDB's parallel operators. The benchmark has always run so;
+      on this host's noise the gain at 10M events is between none and a fifth.
     - ``memory_limit``: without one DuckDB may hold up to 80% of the machine's memory on a large ledger;
       under one it spills to disk beside the workspace and finishes.
 
