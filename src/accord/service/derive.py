@@ -61,7 +61,7 @@ def _run_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> I
 
     - Insertion order is not kept: no derived table has an order of its own (every reader sorts), and
       keeping scan order can hold back DuckDB's parallel operators. The benchmark has always run so;
-      on this host's noise the gain at 10M events is between none and a fifth.
+      at 10M events the gain measured within this host's noise.
     - ``memory_limit``: without one DuckDB may hold up to 80% of the machine's memory on a large ledger;
       under one it spills to disk beside the workspace and finishes.
 
@@ -72,8 +72,9 @@ def _run_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> I
     try:
         con.execute("SET preserve_insertion_order = false")
         if memory_limit is not None:
+            size = memory_limit.strip().replace("'", "")  # a quote could only end the literal
             try:
-                con.execute(f"SET memory_limit = '{memory_limit.strip().replace(chr(39), '')}'")
+                con.execute(f"SET memory_limit = '{size}'")
             except duckdb.Error:
                 raise WorkspaceError(
                     f"memory limit '{memory_limit}' is not a size",
