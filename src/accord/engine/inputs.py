@@ -20,10 +20,10 @@ from pathlib import Path
 
 import duckdb
 
+from accord.engine.plan import Plan
 from accord.spec import catalog
 from accord.spec.model import Spec
 from accord.spec.rule_ast import Type
-from accord.spec.rules import parse
 
 _SQL_TYPE = {Type.STRING: "VARCHAR", Type.NUMBER: "DOUBLE", Type.BOOLEAN: "BOOLEAN",
              Type.TIMESTAMP: "TIMESTAMPTZ", Type.DATE: "DATE"}  # fmt: skip
@@ -41,15 +41,10 @@ ENGINE_PROPERTIES = ("reason_code", "stage")
 
 def property_columns(spec: Spec) -> dict[str, Type]:
     """Event properties the engine needs: those the spec's rules and features name, plus its own."""
-    data = spec.model_dump(mode="json", by_alias=True)
+    plan = Plan(spec)
     known = {name: kind for name, (kind, _) in catalog.EVENT_PROPERTIES.items()}
-    known.update(catalog.custom_fields(data, "event"))
-    scope = catalog.event_scope(data)
-    wanted = set(ENGINE_PROPERTIES)
-    texts = [f.where for f in spec.features.values()] + [s.when for s in spec.scoring.intent.signals]
-    for text in texts:
-        wanted |= parse(text, scope).names()
-    wanted |= {str(f.of) for f in spec.features.values() if f.of}
+    known.update(catalog.custom_fields(plan.data, "event"))
+    wanted = set(ENGINE_PROPERTIES) | plan.event_fields
     return {name: kind for name, kind in known.items() if name in wanted}
 
 

@@ -145,5 +145,14 @@ class Plan:
         return {name: parse(f.where, self.event_scope) for name, f in self.spec.features.items()}
 
     @cached_property
+    def event_fields(self) -> frozenset[str]:
+        """Every event field the features and intent signals read (their rules and ``of``): what the
+        inputs extract from event properties, and what a chunk's files must carry."""
+        fields = {f.of for f in self.spec.features.values() if f.of is not None}
+        for rule in [*(s.rule for s in self.signals), *self.feature_rules.values()]:
+            fields |= rule.columns()
+        return frozenset(fields)
+
+    @cached_property
     def pipeline_ids(self) -> list[str]:
         return [s.id for s in self.spec.pipeline.stages]
