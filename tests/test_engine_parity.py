@@ -323,3 +323,37 @@ def test_a_committee_wider_than_one_mask(tmp_path: Path, starter_spec: Spec) -> 
             cache.close()
     compare(engine, reference_shape(derive_reference(spec, contacts, accounts, events, as_of)))
     assert roles_at == {f"c{i}": 4 for i in picked}
+
+
+@pytest.mark.parametrize(("first_year", "half_life"), [(1975, "14d"), (2024, "1d"), (1900, "14d")])
+def test_histories_longer_than_a_thousand_half_lives(
+    tmp_path: Path, starter_spec: Spec, first_year: int, half_life: str
+) -> None:
+    """Intent decays from each event's own instant, however old the contact's first event is.
+
+    The engine sums decayed intent as growth from the contact's first event (2 ** half-lives since);
+    over a thousand half-lives that overflows a double, which once turned a placeholder date from a
+    CRM export (1970, 1900) or a one-day half-life over two years into a Tier 1 lead."""
+    data = starter_spec.model_dump(mode="json", by_alias=True)
+    data["scoring"]["intent"]["half_life"] = half_life
+    spec = Spec.model_validate(data)
+    contacts = {"c1": {"account_id": "a1", "seniority": "vp", "committee_role": "champion", "country": "US"}}
+    accounts: dict[str, dict[str, Any]] = {"a1": {"employees": 800, "industry": "software"}}
+    old = int(datetime(first_year, 1, 1, tzinfo=UTC).timestamp())
+    events = [
+        Event("e0", old, "pricing_view", contact_id="c1"),
+        Event("e1", old + DAY, "demo_request", contact_id="c1"),
+        *[Event(f"e{i + 2}", START + i * 7 * HOUR, kind, contact_id="c1", topic="pricing")
+          for i, kind in enumerate(["page_view", "pricing_view", "email_click", "pricing_view"])],
+    ]  # fmt: skip
+    # not a whole number of half-lives after any event: 2 ** -3 = 0.125 exactly in the reference is
+    # a tie at hundredths that a sum of growth terms misses by an ulp either way (docs/derive.md)
+    as_of = START + 3 * DAY + 1000
+    with load_ledger(tmp_path / "ledger.duckdb", contacts, accounts, events) as store:
+        derived, cache = run_engine(store, spec, as_of)
+        try:
+            engine = engine_shape(derived, spec)
+        finally:
+            cache.close()
+    reference = reference_shape(derive_reference(spec, contacts, accounts, events, as_of))
+    compare(engine, reference)

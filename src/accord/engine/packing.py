@@ -44,6 +44,9 @@ class Layout:
     """
 
     packs: tuple[Pack, ...]
+    epochs: bool = False
+    """Some contact's history spans more than :data:`EPOCH` half-lives: decayed intent is summed per
+    epoch of its stream (see ``state.state_columns``), or growth would overflow a double."""
 
     def lane(self, t: ir.Table, name: str) -> Any:
         for pack in self.packs:
@@ -65,12 +68,23 @@ LANE_STEP = 4
 partitions differ a little) share one layout, and so one compiled plan."""
 
 
+EPOCH = 256
+"""Half-lives per epoch of a contact's stream. Decayed intent is summed as growth ``2 ** half-lives``
+from a base instant, and a double overflows past 2 ** 1023: a stream longer than this many half-lives
+(a 1970 placeholder date beside this year's events; a one-day half-life over a year) counts growth
+from the start of each epoch instead. 256 leaves room for sums of millions of terms."""
+
+
 def partition_rows(s: ir.Table) -> dict[str, int]:
-    """The most rows any contact and any account stream has: the widest count a lane must hold."""
+    """The most rows any contact and any account stream has (the widest count a lane must hold), and
+    the longest span of any contact's stream in seconds (``span``: whether intent needs epochs)."""
     out: dict[str, int] = {}
     for group in ("contact_id", "part"):
-        sizes = s.group_by(group).aggregate(n=ibis._.count())
-        out[group] = int(sizes.n.max().execute() or 0)
+        sizes = s.group_by(group).aggregate(n=ibis._.count(), span=ibis._.ts.max() - ibis._.ts.min())
+        row = sizes.aggregate(n=sizes.n.max(), span=sizes.span.max()).to_pyarrow().to_pylist()[0]
+        out[group] = int(row["n"] or 0)
+        if group == "contact_id":
+            out["span"] = int(row["span"] or 0)
     return out
 
 
@@ -175,4 +189,4 @@ def layout(plan: Plan, rows: dict[str, int]) -> Layout:
         per = per_real if real else per_int
         for i in range(0, len(lanes), per):
             packs.append(Pack(f"pk__{len(packs)}", group, frame, width, tuple(lanes[i : i + per]), real))
-    return Layout(tuple(packs))
+    return Layout(tuple(packs), epochs=rows.get("span", 0) > EPOCH * plan.half_life)

@@ -7,6 +7,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from accord.engine.packing import EPOCH
 from accord.engine.plan import DISPOSITION_BY_CODE, DRIVER_COUNT_WINDOW, Plan
 from accord.engine.rules import compile_rule
 from accord.engine.state import flag
@@ -79,7 +80,10 @@ def score_points(
     decay = ibis.literal(2.0) ** (-t.rel)
     cols: dict[str, Any] = {}
     for sg in plan.signals:
-        raw = decay * t[f"is__{sg.index}"]
+        summed = t[f"is__{sg.index}"]
+        if f"prev__{sg.index}" in t.columns:  # a long stream, summed per epoch (state._previous_epoch)
+            summed = summed + t[f"prev__{sg.index}"] * _num(2.0**-EPOCH)
+        raw = decay * summed
         cols[f"in__{sg.index}"] = round2(raw if sg.cap is None else ibis.least(raw, _num(sg.cap)))
     t = t.mutate(**cols)
     total = sum((t[f"in__{sg.index}"] for sg in plan.signals), _num(0.0))

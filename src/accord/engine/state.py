@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 
 from accord.engine.packing import (
     DAY_BITS,
+    EPOCH,
     PATTERN,
     Layout,
     count_requests,
@@ -174,6 +175,9 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
     spec = plan.spec
     s = s.mutate(origin=s.ts.min().over(ibis.window(group_by=s.contact_id)))
     rel = (s.ts - s.origin).cast("float64") / plan.half_life
+    if lay.epochs:  # growth from the start of each epoch: 2 ** rel would overflow (packing.EPOCH)
+        s = s.mutate(epoch=(rel / EPOCH).floor().cast("int64"))
+        rel = rel - s.epoch.cast("float64") * EPOCH
     s = s.mutate(rel=rel, growth=ibis.literal(2.0) ** rel)  # once per row, not once per signal
     s = s.mutate(sig_hit=s.sig.notnull())
     edges: dict[str, Any] = {}  # window inside a window's argument is refused: edges go first
@@ -242,15 +246,18 @@ def state_columns(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
             bit = ibis.cases(*[(s.role == r, ibis.literal(1 << k, "int64")) for k, r in enumerate(roles)],
                              else_=ibis.literal(0, "int64"))  # fmt: skip
             cols[f"roles__{j}"] = _bit_or(bit).over(by(s.part, frame))
+    intent = (
+        ibis.window(group_by=[s.contact_id, s.epoch], order_by=s.ts, rows=(None, 0))
+        if lay.epochs
+        else growing("contact_id")
+    )
     for sg in plan.signals:
         mine = s.sig == sg.index
         # points are positive (the spec says so) and growth too: a running total that only grows
-        cols[f"is__{sg.index}"] = (
-            ibis.ifelse(mine, sg.points * s.growth, 0.0).sum().over(growing("contact_id"))
-        )
+        cols[f"is__{sg.index}"] = ibis.ifelse(mine, sg.points * s.growth, 0.0).sum().over(intent)
     cols["handoff"] = (s.ts * 4 + s.hcode).max().over(growing("contact_id"))
     # only what evaluation_points reads leaves the window step: fewer columns through every sort
-    keep = ["contact_id", "part", "ts", "kind", "known", "rel"]
+    keep = ["contact_id", "part", "ts", "kind", "known", "rel", *(["epoch"] if lay.epochs else [])]
     keep += [f"{p}__{r.index}" for r in plan.regressions for p in ("reg", "blk")]
     return s.select(*keep, **cols)
 
@@ -354,7 +361,19 @@ def evaluation_points(plan: Plan, s: ir.Table, lay: Layout) -> ir.Table:
     for column in s.columns:
         if column not in skip:
             aggs[column] = s[column].max()
-    return decode_counts(plan, s.group_by(["contact_id", "ts"]).aggregate(**aggs), lay)
+    t = decode_counts(plan, s.group_by(["contact_id", "ts"]).aggregate(**aggs), lay)
+    return _previous_epoch(plan, t) if lay.epochs else t
+
+
+def _previous_epoch(plan: Plan, t: ir.Table) -> ir.Table:
+    """Each signal's decayed total of the epoch before a point's own (``prev__*``), in that epoch's
+    growth. Older epochs are more than :data:`EPOCH` half-lives back: under 2 ** -256 of their points,
+    nothing at hundredths. A running total only grows, so an epoch's total is its largest value."""
+    names = [f"is__{sg.index}" for sg in plan.signals]
+    ends = t.group_by(["contact_id", "epoch"]).aggregate(**{f"prev__{n[4:]}": t[n].max() for n in names})
+    ends = ends.mutate(_c=ends.contact_id, _e=ends.epoch + 1).drop("contact_id", "epoch")
+    joined = t.left_join(ends, [t.contact_id == ends._c, t.epoch == ends._e]).drop("_c", "_e")
+    return joined.mutate(**{f"prev__{n[4:]}": joined[f"prev__{n[4:]}"].coalesce(0.0) for n in names})
 
 
 def distinct_tables(plan: Plan, s: ir.Table) -> list[tuple[str, str, ir.Table]]:
