@@ -149,6 +149,26 @@ def test_ingest_refuses_bad_bodies(admin: httpx.Client) -> None:
     assert any("contactid" in e["path"] for e in unknown_field["errors"])
 
 
+@pytest.mark.parametrize(
+    "at", ["0001-01-01T00:00:00+14:00", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00", 12345]
+)
+def test_ingest_refuses_instants_out_of_range_before_storing(
+    served: tuple[Server, dict[str, str]], admin: httpx.Client, at: Any
+) -> None:
+    """Once, a year-1 event was stored and then broke every decision of its account (500s)."""
+    eid = f"api-range-{at}"
+    problem = is_problem(admin.post("/events", json=event(eid, "con-000072", at=at)), 422)
+    assert any("1990-01-01 to 2099-12-31" in e["message"] for e in problem["errors"]), problem
+    server, keys = served
+    with client(keys["rep"], base_url=server.url) as rep:
+        touch = rep.post("/contacts/con-000072/touches", json={"type": "call_attempt", "at": at})
+    assert "1990-01-01" in str(is_problem(touch, 422)["errors"])
+    fine = admin.post("/events", json=event(f"api-range-after-{at}", "con-000073"))
+    assert fine.status_code == 201, fine.text
+    again = admin.post("/events", json=event(eid, "con-000072", at="2026-11-02T10:00:00Z"))
+    assert again.status_code == 201 and again.json()["items"][0]["status"] == "stored", again.text
+
+
 def test_decision_equals_batch_derive(admin: httpx.Client) -> None:
     contact = "con-000020"
     got = admin.post(

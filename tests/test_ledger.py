@@ -117,6 +117,29 @@ def test_bad_rows_are_rejected_good_rows_kept_and_second_import_adds_nothing(
     assert fingerprint(workspace) == before
 
 
+def test_placeholder_dates_are_rejected_by_row(workspace: service.Workspace, tmp_path: Path) -> None:
+    """1970-01-01 and 1900-01-01 are what exports write for "no date": stored, such an event would
+    score and route as real history (tests/test_engine_parity.py keeps the engine right if one slips
+    in some other way)."""
+    text = (
+        "event_id,occurred_at,type,contact_id\n"
+        "p1,1970-01-01T00:00:00Z,pricing_view,c1\n"
+        "p2,1900-01-01,page_view,c1\n"
+        "p3,1990-01-01T00:00:00Z,page_view,c1\n"
+        "p4,2100-01-01T00:00:00Z,page_view,c1\n"
+        "p5,2099-12-31T23:59:59Z,page_view,c1\n"
+    )
+    before = fingerprint(workspace)
+    report = do_import(workspace, "events", write(tmp_path / "old.csv", text))
+    assert (report.imported, report.rejected) == (2, 3)
+    reasons = {r.row: r.reason for r in report.rejects}
+    assert set(reasons) == {2, 3, 5}
+    assert all("outside 1990-01-01 to 2099-12-31" in r for r in reasons.values()), reasons
+    stored = {r[0] for r in rows(workspace, "SELECT event_id FROM events WHERE event_id LIKE 'p%'")}
+    assert stored == {"p3", "p5"}
+    assert fingerprint(workspace) != before
+
+
 def test_naive_timestamps_are_read_in_the_workspace_zone(
     workspace: service.Workspace, tmp_path: Path
 ) -> None:

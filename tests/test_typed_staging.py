@@ -15,7 +15,7 @@ from accord.ledger.typed import PYTHON_MAX, stage_events
 from accord.service.ingest import events_table
 from accord.spec.catalog import GOVERNANCE_EVENT_TYPES
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1990, 1, 1, tzinfo=UTC)  # instants either side of the earliest an event may have
 text = st.text(alphabet=st.sampled_from("ab é€\u001f\x00'\""), max_size=4)
 maybe = st.one_of(st.none(), st.sampled_from(["c1", "c2"]), text)
 event = st.fixed_dictionaries(

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from accord.ledger.schema import event_time_problem
+
+
+def _plausible(when: datetime) -> datetime:
+    """Refused here, before anything is stored: a year-1 instant at +14:00 cannot even be put in UTC,
+    and a placeholder date (1970, 1900) would score and route as real history."""
+    problem = event_time_problem(when)
+    if problem is not None:
+        raise ValueError(problem.replace("occurred_at ", "", 1))
+    return when
+
+
+EventTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 Id = Field(default=None, min_length=1, max_length=200)
 
@@ -24,9 +38,7 @@ class EventIn(Strict):
         description="Unique id; sending it again with the same content is a no-op. Derived from the "
         "content when absent (then only an identical event counts as a repeat).",
     )
-    occurred_at: AwareDatetime = Field(
-        description="When it happened, with a zone: 2026-11-02T09:15:00-05:00."
-    )
+    occurred_at: EventTime = Field(description="When it happened, with a zone: 2026-11-02T09:15:00-05:00.")
     type: str = Field(min_length=1, max_length=100, description="Event type: page_view, pricing_view, ...")
     contact_id: str | None = Id
     account_id: str | None = Id
@@ -63,7 +75,7 @@ class Touch(Strict):
     type: Literal[
         "call_attempt", "call_connected", "email_sent", "email_reply", "meeting_booked", "meeting_held"
     ] = Field(description="What the rep did.")
-    at: AwareDatetime | None = Field(default=None, description="When (default: now); never in the future.")
+    at: EventTime | None = Field(default=None, description="When (default: now); never in the future.")
     note: str | None = Field(default=None, max_length=2000)
     event_id: str | None = Field(default=None, min_length=1, max_length=200, description="For safe retries.")
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 from accord.ledger.mapping import Plan, lit, q, try_strptime
 from accord.ledger.merge import content_hash_sql
 from accord.ledger.reader import RawFile
-from accord.ledger.schema import TABLES, Column, Table
+from accord.ledger.schema import EARLIEST_EVENT, EVENT_TIME_PROBLEM, LATEST_EVENT, TABLES, Column, Table
 from accord.ledger.store import connect
 from accord.ledger.writes import Batch, Reject
 from accord.spec.catalog import GOVERNANCE_EVENT_TYPES
@@ -414,6 +414,10 @@ def _rule_checks(table: Table, *, parsed: bool) -> list[str]:
             "CASE WHEN contact_id IS NULL AND account_id IS NULL AND opportunity_id IS NULL "
             f"AND type NOT IN ({', '.join(repr(t) for t in GOVERNANCE_EVENT_TYPES)}) "
             "THEN 'needs contact_id, account_id or opportunity_id' END"
+        )
+        checks.append(
+            f"CASE WHEN occurred_at < '{EARLIEST_EVENT.isoformat()}'::TIMESTAMPTZ "
+            f"OR occurred_at >= '{LATEST_EVENT.isoformat()}'::TIMESTAMPTZ THEN {lit(EVENT_TIME_PROBLEM)} END"
         )
     return checks
 

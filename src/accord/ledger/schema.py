@@ -8,7 +8,28 @@ append-only and keyed by ``event_id``: appending the same event twice changes no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
+
+EARLIEST_EVENT = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST_EVENT = datetime(2100, 1, 1, tzinfo=UTC)
+"""Events must happen in [EARLIEST_EVENT, LATEST_EVENT). No marketing or sales system recorded
+anything before 1990, so earlier instants are placeholders from an export (1970-01-01, 1900-01-01, year
+1); stored, they would score and route as real history. The bounds also keep every instant clear of
+the ends of Python's and DuckDB's calendars, where converting a zone overflows."""
+EVENT_TIME_PROBLEM = (
+    "occurred_at is outside 1990-01-01 to 2099-12-31 (a placeholder date from an export?); fix the value"
+)
+
+
+def event_time_problem(when: datetime) -> str | None:
+    """Why an event's instant cannot be stored, or None; ``when`` carries its zone."""
+    try:
+        utc = when.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 at +14:00 is before the calendar begins
+        return EVENT_TIME_PROBLEM
+    return None if EARLIEST_EVENT <= utc < LATEST_EVENT else EVENT_TIME_PROBLEM
+
 
 ColumnType = Literal["string", "timestamp", "date", "number", "integer", "boolean", "json"]
 

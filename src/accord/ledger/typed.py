@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from accord.ledger.imports import Stager, pick_first
-from accord.ledger.schema import TABLES
+from accord.ledger.schema import EARLIEST_EVENT, EVENT_TIME_PROBLEM, LATEST_EVENT, TABLES
 from accord.ledger.writes import Batch
 from accord.spec.catalog import GOVERNANCE_EVENT_TYPES
 
@@ -29,6 +29,7 @@ _TABLE = TABLES["events"]
 _SUBJECTS = ("contact_id", "account_id", "opportunity_id")
 _GOVERNANCE = frozenset(GOVERNANCE_EVENT_TYPES)
 _US = pa.timestamp("us", tz="UTC")
+_EARLIEST, _LATEST = (int(t.timestamp()) * 1_000_000 for t in (EARLIEST_EVENT, LATEST_EVENT))
 
 
 def stage_events(data: pa.Table, *, label: str, stager: Stager) -> Batch:
@@ -78,6 +79,9 @@ def _checked(data: pa.Table) -> pa.Table:
         kind = values["type"][i]
         if all(values[s][i] is None for s in _SUBJECTS) and kind is not None and kind not in _GOVERNANCE:
             complaints.append("needs contact_id, account_id or opportunity_id")
+        when = micros["occurred_at"][i]
+        if when is not None and not _EARLIEST <= when < _LATEST:
+            complaints.append(EVENT_TIME_PROBLEM)
         reasons.append("; ".join(complaints))
     ids = [e if e is not None else "h:" + h for e, h in zip(values["event_id"], hashes, strict=True)]
     arrays: dict[str, pa.Array] = {"_row": pa.array(range(1, n + 1), pa.int64())}

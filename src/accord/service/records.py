@@ -15,6 +15,7 @@ from typing import Any
 
 from accord.errors import AccordError
 from accord.handoffs.view import HandoffView
+from accord.ledger.schema import event_time_problem
 from accord.service.access import NotFound, require_owner_or_manager
 from accord.service.decide import clock_dict
 from accord.service.derive import explain
@@ -163,6 +164,9 @@ def touch(
 
     if kind not in TOUCH_TYPES:
         raise AccordError(f"unknown touch type '{kind}'", hint="use one of: " + ", ".join(TOUCH_TYPES))
+    problem = event_time_problem(at) if at is not None else None
+    if problem is not None:
+        raise AccordError(problem.replace("occurred_at", "the touch's time"), hint="pick a real past instant")
     when = (at or now).astimezone(UTC).replace(microsecond=0)
     if when > now.astimezone(UTC):
         raise AccordError(
