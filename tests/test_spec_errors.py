@@ -234,6 +234,31 @@ def test_yaml_syntax_and_duplicate_keys_are_located() -> None:
     assert twice[0].path == "workspace" and "given twice" in twice[0].message and twice[0].line == 2
 
 
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True)
+)  # 244 bytes that expand to 9 ** 8 values: it once held the server for 40 s
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (BOMB, "expands to more than 100,000 values"),
+        ("a: &a [*a]\n", "alias refers to the value it is inside"),
+        ("x: " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+    ],
+)
+def test_hostile_yaml_is_refused_in_words(text: str, said: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text)
+    assert said in caught.value.problems[0].message
+
+
+def test_aliases_within_reason_still_work() -> None:
+    """Anchors are YAML a person may use on purpose: the limit is on what they expand to."""
+    data = load_text("a: &x [1, 2]\nb: *x\nc: {k: *x}\n").data
+    assert data == {"a": [1, 2], "b": [1, 2], "c": {"k": [1, 2]}}
+
+
 def test_missing_and_unknown_sections(starter_text: str) -> None:
     text = edit(starter_text, "governance:\n  owners", "govrnance:\n  owners")
     messages = {(p.path, p.message) for p in problems_for(text)}

@@ -100,7 +100,15 @@ def load_text(text: str, file: str | None = None) -> Source:
     try:
         node = yaml.compose(text, Loader=_Loader)
         # a tag the safe loader cannot build (`!!python/object`) fails here, also a YAML error
-        source.data = {} if node is None else _build(node, "", source, problems, _Loader(text))
+        walk = _Walk(_Loader(text))
+        source.data = {} if node is None else _build(node, "", source, problems, walk)
+    except _Unbuildable as exc:
+        raise SpecError([Problem("", str(exc), exc.hint, exc.line, None)], file) from None
+    except RecursionError:
+        raise SpecError(
+            [Problem("", "nested too deeply to read", "a spec needs a few levels of nesting, not hundreds")],
+            file,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -139,7 +147,48 @@ def load_file(path: Path) -> Source:
     return load_text(text, str(path))
 
 
-def _build(node: yaml.Node, path: str, source: Source, problems: list[Problem], ctor: yaml.SafeLoader) -> Any:
+MAX_VALUES = 100_000
+"""Values a spec may expand to. A real spec has a few thousand; aliases can make a few hundred bytes
+expand to billions (each alias of an alias repeats the whole), which took the server 40 s of CPU."""
+
+
+class _Unbuildable(Exception):
+    def __init__(self, message: str, hint: str, line: int | None) -> None:
+        super().__init__(message)
+        self.hint, self.line = hint, line
+
+
+@dataclass
+class _Walk:
+    """The constructor, the values built so far and the nodes being built (an alias inside itself)."""
+
+    ctor: yaml.SafeLoader
+    values: int = 0
+    open: set[int] = field(default_factory=set)
+
+
+def _build(node: yaml.Node, path: str, source: Source, problems: list[Problem], walk: _Walk) -> Any:
+    walk.values += 1
+    line = node.start_mark.line + 1
+    if walk.values > MAX_VALUES:
+        raise _Unbuildable(
+            f"the spec expands to more than {MAX_VALUES:,} values",
+            "aliases (*name) that repeat aliases multiply: write the values out instead",
+            line,
+        )
+    if id(node) in walk.open:
+        raise _Unbuildable(
+            "an alias refers to the value it is inside", "remove the alias or its anchor", line
+        )
+    walk.open.add(id(node))
+    try:
+        return _built(node, path, source, problems, walk)
+    finally:
+        walk.open.discard(id(node))
+
+
+def _built(node: yaml.Node, path: str, source: Source, problems: list[Problem], walk: _Walk) -> Any:
+    ctor = walk.ctor
     source.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         ctor.flatten_mapping(node)
@@ -171,8 +220,8 @@ def _build(node: yaml.Node, path: str, source: Source, problems: list[Problem], 
                 )
                 continue
             source.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _build(value_node, child, source, problems, ctor)
+            out[key] = _build(value_node, child, source, problems, walk)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, join_path(path, i), source, problems, ctor) for i, item in enumerate(node.value)]
+        return [_build(item, join_path(path, i), source, problems, walk) for i, item in enumerate(node.value)]
     return ctor.construct_object(node, deep=True)
