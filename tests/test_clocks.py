@@ -70,6 +70,25 @@ def test_reassignment_restarts_the_clock_for_the_new_owner(starter_spec: Spec) -
     assert (second.owner, second.status, second.elapsed) == ("lee", "met", 600)
 
 
+def test_a_lead_given_back_ends_its_clocks(starter_spec: Spec) -> None:
+    """A rejected lead leaves the rep's queue: its first-touch clock must not breach and escalate to
+    the manager later (it once stayed open, one more than the queues held). In time it is neither met
+    nor breached; already late, it stays breached."""
+    t = ny(11, 23, 9)
+    early = [Happening(t, "assigned", "sam"), Happening(t + 600, "rejected", "sam")]
+    clocks_of = by_sla(starter_spec, early, ny(11, 25, 9))
+    (ft,) = clocks_of["first_touch"]
+    assert (ft.status, ft.superseded_at, ft.escalations) == ("given_back", t + 600, [])
+    (disp,) = clocks_of["disposition"]
+    assert disp.status == "met"  # a rejection is the disposition it asks for
+    late = [Happening(t, "assigned", "sam"), Happening(ny(11, 23, 10, 30), "recycled", "marco")]
+    (ft,) = by_sla(starter_spec, late, ny(11, 25, 9))["first_touch"]
+    assert ft.status == "breached" and [e.link for e in ft.escalations] == ["owner"]
+    touched = [*early[:1], Happening(t + 60, "call_attempt", "sam"), early[1]]
+    (ft,) = by_sla(starter_spec, touched, ny(11, 25, 9))["first_touch"]
+    assert (ft.status, ft.stopped_at) == ("met", t + 60)
+
+
 def test_disposition_clock_counts_wall_clock_hours(starter_spec: Spec) -> None:
     events = [Happening(ny(11, 20, 16), "assigned", "sam"), Happening(ny(11, 23, 9), "accepted", "sam")]
     (disp,) = by_sla(starter_spec, events, ny(11, 24, 9))["disposition"]

@@ -154,6 +154,7 @@ def sla(
         "open",
         "at risk",
         "reassigned",
+        "given back",
         "compliance",
         "target",
         title="clocks",
@@ -168,6 +169,7 @@ def sla(
             str(c["open"]),
             str(c["at_risk"]),
             str(c["reassigned"]),
+            str(c["given_back"]),
             _share(line.compliance),
             _share(line.target) if line.target else "",
         )

@@ -9,7 +9,8 @@ same SLA (a reassignment) supersedes it, so every owner gets a fresh clock of th
 stops at the first stop event by its owner (or by anyone, if the SLA says so).
 
 Status as of t: met (stopped by the deadline), breached (stopped late, superseded late, or still open
-past the deadline), reassigned (superseded in time), at risk (open with less than the at-risk share
+past the deadline), reassigned (superseded in time), given back (the lead rejected or recycled before
+the deadline, see :data:`GIVEN_BACK`), at risk (open with less than the at-risk share
 of the target left), open. A clock open past its deadline escalates along the chain: the first link
 at the deadline, the next after another target, and so on (owner, manager, tie-breaker by default).
 """
@@ -24,6 +25,9 @@ from accord.domain.calendar import BusinessCalendar
 from accord.spec.model import Sla, Spec
 
 DISPOSITIONS = frozenset({"accepted", "rejected", "recycled"})
+GIVEN_BACK = frozenset({"rejected", "recycled"})
+"""A lead rejected or recycled has left its owner's queue: its clocks end there. In time, such a clock
+is ``given_back`` (neither met nor breached: nobody owes the touch any more); already late, breached."""
 
 
 @dataclass(frozen=True)
@@ -153,16 +157,26 @@ class Clocks:
             ),
             None,
         )
-        if stop is not None:
+        given_back = next(
+            (
+                h.ts
+                for h in events
+                if h.ts >= t0 and (window_end is None or h.ts < window_end) and h.type in GIVEN_BACK
+            ),
+            None,
+        )
+        if stop is not None and (given_back is None or stop.ts <= given_back):
             clock.stopped_at, clock.stop_type = stop.ts, stop.type
             clock.elapsed = span(t0, stop.ts)
-        if nxt is not None and stop is None:
+        elif given_back is not None:
+            clock.superseded_at = given_back
+        elif nxt is not None:
             clock.superseded_at = nxt
         end = clock.stopped_at if clock.stopped_at is not None else clock.superseded_at
         if end is not None:
             clock.status = "met" if end <= deadline else "breached"
             if clock.stopped_at is None and end <= deadline:
-                clock.status = "reassigned"
+                clock.status = "given_back" if end == given_back else "reassigned"
         elif as_of >= deadline:
             clock.status = "breached"
         elif as_of >= risk_at:

@@ -1,8 +1,8 @@
 """The SLA report and a rep's queue, from the clocks and the derived leads.
 
 Definitions (docs/metrics.md):
-- SLA compliance = met / (met + breached) over clocks started in the period; open and reassigned
-  clocks are left out until they resolve.
+- SLA compliance = met / (met + breached) over clocks started in the period; open, given back and
+  reassigned clocks are left out.
 - Speed-to-lead = business time from the first-touch clock's start (the assignment) to the owner's
   first touch; p50 and p90 by linear interpolation, and the shares within 5 minutes and 1 hour.
 - MQL acceptance rate = accepted / (accepted + rejected) among dispositions in the period.
@@ -66,7 +66,7 @@ def sla_report(
         mine = [c for c in clocks if c.sla == sla_id]
         counts = {
             k: sum(1 for c in mine if c.status == k)
-            for k in ("met", "breached", "at_risk", "open", "reassigned")
+            for k in ("met", "breached", "at_risk", "open", "reassigned", "given_back")
         }
         decided = counts["met"] + counts["breached"]
         target = spec.agreement.sales.first_touch_compliance if sla_id == first_touch else None
