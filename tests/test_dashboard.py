@@ -480,3 +480,20 @@ def test_filters_parse_like_the_cli() -> None:
     backwards = parse(QueryParams("from=2026-10-02&to=2026-10-01"), "UTC")
     assert backwards.filters == Filters()
     assert backwards.problems
+
+
+def test_report_days_and_horizon_are_bounded(browsers: dict[str, TestClient]) -> None:
+    client = browsers["revops"]
+    far = client.get("/reports/review", params={"from": "0001-01-01", "to": "9999-12-31"})
+    assert far.status_code == 200
+    assert "9999-12-31 is out of range (give a day from 1900-01-01 to 2200-12-31)" in text(far.text)
+    assert "0001-01-01 is out of range" in text(far.text)
+    negative = client.get("/reports/funnel", params={"horizon_days": "-5"})
+    assert negative.status_code == 400
+    assert "horizon: -5 is not a positive number of days" in text(negative.text)
+    assert client.get("/reports/funnel", params={"horizon": "0"}).status_code == 400
+    for query in ({"horizon": "5"}, {"horizon_days": "5"}):
+        page = client.get("/reports/funnel", params=query)
+        assert page.status_code == 200
+        assert 'name="horizon" value="5"' in page.text
+        assert "within 5 days" in text(page.text)

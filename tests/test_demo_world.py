@@ -131,6 +131,21 @@ def test_contact_and_deal_events_name_their_account(world: World) -> None:
             assert e["account_id"] == contact_of[e["contact_id"]]
 
 
+def test_lead_capture_forms_carry_their_source_as_the_channel(world: World) -> None:
+    """Attribution credits a touch to its campaign's channel, else its `channel`: a capture form that
+    named its source only as `lead_source` was credited to "direct / unattributed"."""
+    source_of = {
+        r["contact_id"]: r["lead_source"] for r in _rows(world.contacts, "contact_id", "lead_source")
+    }
+    forms = [
+        json.loads(str(e["properties"])) | {"contact": e["contact_id"]} for e in _events(world, "form_submit")
+    ]
+    captures = [f for f in forms if f.get("form") == "lead_capture"]
+    assert captures
+    for form in captures:
+        assert form["channel"] == form["lead_source"] == source_of[form["contact"]]
+
+
 def test_properties_and_attributes_are_json_objects(world: World) -> None:
     for kind, table in world.tables().items():
         for text in pc.unique(table.column(TABLES[kind].extra)).to_pylist():

@@ -108,6 +108,34 @@ def test_bad_options_say_what_to_do(tmp_path: Path) -> None:
         build(ws, "funnel", by="colour")
 
 
+def test_the_cli_bounds_days_filters_and_horizon(tmp_path: Path) -> None:
+    """The CLI shares the API's bounds: a day outside 1900-2200 or a filter value nothing holds is
+    refused naming the flag, and so is a horizon of no days (it made every conversion 0%)."""
+    from typer.testing import CliRunner
+
+    from accord.cli.main import app
+
+    ws = _world(tmp_path)
+    w = ["-w", str(ws.root), "-f", "json"]
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["report", "funnel", *args, *w])
+        assert result.exit_code == 2, result.output
+        return " ".join(result.output.split())
+
+    assert "--to 9999-12-31 is out of range" in run("--to", "9999-12-31")
+    assert "from 1900-01-01 to 2200-12-31" in run("--from", "0001-01-01")
+    assert "unknown segment 'galactic'" in run("--segment", "galactic")
+    assert "known segment values: enterprise, mid_market" in run("--segment", "galactic")
+    assert "unknown source 'radio'" in run("--source", "radio")
+    assert "--horizon -5 is not a number of days" in run("--horizon", "-5")
+    assert "--horizon 0 is not a number of days" in run("--horizon", "0")
+    with pytest.raises(ReportError, match="is not a number of days"):
+        build(ws, "tiers", horizon_days=-1)
+    ok = CliRunner().invoke(app, ["report", "funnel", "--segment", "enterprise", "--to", "2200-12-31", *w])
+    assert ok.exit_code == 0, ok.output
+
+
 def test_histories_follow_time_not_seq(tmp_path: Path) -> None:
     """After a move back the engine's seq is not in time order (docs/derive.md orders rows by time)."""
     from accord.reports.data import ReportData

@@ -104,6 +104,51 @@ def test_window_decides_influence(tmp_path: Path) -> None:
     assert segment["closed-won"]["amount"] == 3000  # o2 only
 
 
+def test_a_capture_form_sources_its_channel_and_dense_visits_make_sourced_equal_influenced(
+    tmp_path: Path,
+) -> None:
+    """Counted by hand (docs/metrics.md, Attribution, "Why sourced can equal influenced"):
+
+    o1 (a1, 2000): lead-capture form d0 (channel paid_search), page views d20, d70; created d80.
+    o2 (a2, 1000): page view d5 (no campaign, no channel), page view d50; created d60.
+    o3 (a3, 4000): created d30 with no recorded touch before it (history starts later).
+    Won 7000. Sourced: o1 + o2 = 3000 (both first touches are engagement). Influenced within 90
+    days: o1 + o2 = 3000, the same deals: every deal with a history has visits in the window.
+    First touch: paid_search 2000 (the form's channel), direct / unattributed 1000 (o2).
+    With a 25-day window o1 keeps its d70 visit (influenced), o2's last visit is 10 days before
+    creation (influenced): 3000; with 5 days neither: sourced 3000, influenced 0.
+    """
+    ws = new_workspace(tmp_path)
+    with ws.ledger() as ledger:
+        contacts = {"c1": {"account_id": "a1"}, "c2": {"account_id": "a2"}, "c3": {"account_id": "a3"}}
+        form = {"form": "lead_capture", "lead_source": "paid_search", "channel": "paid_search"}
+        fill(ledger, contacts, {"a1": {}, "a2": {}, "a3": {}}, [
+            Event("f1", t(0), "form_submit", "c1", "a1", props=form),
+            Event("p1", t(20), "page_view", "c1", "a1"),
+            Event("p2", t(70), "page_view", "c1", "a1"),
+            Event("p3", t(5), "page_view", "c2", "a2"),
+            Event("p4", t(50), "page_view", "c2", "a2"),
+            Event("p5", t(40), "page_view", "c3", "a3"),  # after o3's creation: no touch of o3
+        ])  # fmt: skip
+        insert(ledger, "opportunities", [
+            won("o1", "a1", "c1", 80, 100, 2000), won("o2", "a2", "c2", 60, 90, 1000),
+            won("o3", "a3", "c3", 30, 95, 4000),
+        ])  # fmt: skip
+        write_derived(ledger, at(250))
+
+    def summary(**options: Any) -> dict[str, tuple[int, float]]:
+        got = rows(build(ws, "attribution", **options), "summary")
+        return {r["metric"]: (r["deals"], r["amount"]) for r in got}
+
+    assert summary() == {"closed-won": (3, 7000), "marketing-sourced": (2, 3000),
+                         "marketing-influenced": (2, 3000)}  # fmt: skip
+    first = {r["channel"]: (r["count"], r["amount"]) for r in rows(build(ws, "attribution"), "first_touch")}
+    assert first == {"paid_search": (1, 2000), "direct / unattributed": (1, 1000)}
+    assert summary(window_days=25)["marketing-influenced"] == (2, 3000)
+    assert summary(window_days=5) == {"closed-won": (3, 7000), "marketing-sourced": (2, 3000),
+                                      "marketing-influenced": (0, 0)}  # fmt: skip
+
+
 # ---- tier validation -------------------------------------------------------------------------------
 
 

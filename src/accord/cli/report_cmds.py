@@ -16,6 +16,7 @@ from accord import service
 from accord.cli.app import WorkspaceOpt, app, handled, out, parse_day
 from accord.errors import AccordError
 from accord.reports.base import Filters, Report, fmt
+from accord.reports.params import check_day
 from accord.reports.registry import REPORTS
 
 
@@ -32,6 +33,7 @@ def _day(text: str | None, flag: str, zone: ZoneInfo, *, end: bool = False) -> i
     day = parse_day(text, flag)
     if day is None:
         return None
+    check_day(day, flag)
     if end:
         day += timedelta(days=1)
     return int(datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).timestamp())
@@ -96,6 +98,7 @@ def report(
     filters = Filters(_day(since, "--from", zone), _day(until, "--to", zone, end=True), segment, team, source)
     if filters.since is not None and filters.until is not None and filters.until <= filters.since:
         raise AccordError("--to is before --from", hint="the period runs from --from to --to, both included")
+    service.check_filters(ws, filters)
     given: dict[int, int] | None = None
     if answers is not None or interactive:
         from accord.reports.questionnaire import ask, load_answers

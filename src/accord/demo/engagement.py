@@ -224,9 +224,14 @@ def tourists(ctx: Ctx, con: Contacts, kinds: Kinds) -> None:
 
 
 def lead_capture(ctx: Ctx, con: Contacts) -> None:
-    """The form fill that created each inbound contact inside the history."""
+    """The form fill that created each inbound contact inside the history.
+
+    It carries its source as the touch's `channel` too: attribution reads a touch's channel (campaign,
+    else `channel`), and a capture form naming its source only as `lead_source` was credited to
+    "direct / unattributed" although it is the touch that sourced the lead.
+    """
     sources = list(LEAD_SOURCES)
     w = np.flatnonzero((con.created >= ctx.start) & (con.lead_source != sources.index("outbound")))
-    props = Cat([dumps({"form": "lead_capture", "lead_source": s}) for s in sources],
+    props = Cat([dumps({"form": "lead_capture", "lead_source": s, "channel": s}) for s in sources],
                 con.lead_source[w])  # fmt: skip
     ctx.log.add(con.created[w], "form_submit", contact=w, account=con.account[w], props=props)

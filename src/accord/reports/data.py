@@ -176,6 +176,26 @@ class ReportData:
         user = self.users.get(person)
         return (user["name"] or person) if user else person
 
+    def filter_values(self) -> dict[str, set[str]]:
+        """Every segment, team and source value a filter can match in this ledger and spec.
+
+        Teams include managers, because deals are also kept by the owner's manager (docs/metrics.md).
+        """
+        segments = {r["v"] for r in self.query("SELECT DISTINCT segment AS v FROM accounts")}
+        sources = {
+            r["v"]
+            for r in self.query(
+                "SELECT DISTINCT lead_source AS v FROM contacts "
+                "UNION SELECT DISTINCT lead_source FROM opportunities"
+            )
+        }
+        teams = set(self.spec.teams) | {t.manager for t in self.spec.teams.values() if t.manager}
+        teams |= {p.manager for p in self.spec.people.values() if p.manager}
+        for user in self.users.values():
+            teams |= {user["team_id"], user["manager_id"]}
+        found = {"segment": segments, "team": teams, "source": sources}
+        return {k: {v for v in values if v} for k, values in found.items()}
+
     # ---- contacts and stages --------------------------------------------------------------------
 
     @cached_property

@@ -10,6 +10,7 @@ from typing import Any
 from accord.errors import ReportError
 from accord.reports.base import Report
 from accord.reports.data import ReportData
+from accord.reports.params import check_positive, public
 from accord.spec.rules import suggest
 
 Builder = Callable[..., Report]
@@ -19,7 +20,7 @@ Builder = Callable[..., Report]
 class ReportDef:
     name: str
     summary: str
-    options: tuple[str, ...]
+    options: tuple[str, ...]  # public names (accord.reports.params): the same in CLI, API and dashboard
     target: str  # "module:function" under accord.reports, imported on use
 
     def build(self) -> Builder:
@@ -33,13 +34,13 @@ REPORTS: dict[str, ReportDef] = {
     d.name: d
     for d in (
         ReportDef("funnel", "Cohort conversion between stages (n, Wilson interval), time in stage, velocity",
-                  ("from_stage", "to_stage", "by", "horizon_days"), "funnel:funnel"),
+                  ("from_stage", "to_stage", "by", "horizon"), "funnel:funnel"),
         ReportDef("scorecard", "The minimum viable metrics against their targets",
                   (), "scorecard:scorecard"),
         ReportDef("tiers", "Tier validation: conversion by tier against all leads, with lift",
-                  ("to_stage", "horizon_days"), "tiers:tiers"),
+                  ("to_stage", "horizon"), "tiers:tiers"),
         ReportDef("attribution", "Marketing-sourced and -influenced revenue; first-touch and linear credit",
-                  ("window_days",), "attribution:attribution"),
+                  ("window",), "attribution:attribution"),
         ReportDef("pipeline", "The weekly pipeline review, as its 45-minute agenda",
                   ("threshold",), "pipeline:pipeline_review"),
         ReportDef("deals", "Win rate and cycle time of closed deals, by any dimension",
@@ -59,7 +60,7 @@ REPORTS: dict[str, ReportDef] = {
         ReportDef("agreement", "The signed SLA document with the actuals beside each commitment",
                   (), "agreement:agreement"),
         ReportDef("review", "The revenue council's review pack for a period, against the one before",
-                  ("horizon_days",), "review:review"),
+                  ("horizon",), "review:review"),
         ReportDef("plays", "Plays: entered, completed, exits by outcome, conversion against leads outside",
                   ("to_stage",), "plays:plays"),
     )
@@ -76,13 +77,14 @@ def run_report(name: str, data: ReportData, options: dict[str, Any]) -> Report:
             hint="reports: " + ", ".join(sorted(REPORTS)),
         )
     given = {k: v for k, v in options.items() if v is not None and v is not False}
-    extra = sorted(set(given) - set(definition.options))
+    extra = sorted(public(k) for k in set(given) if public(k) not in definition.options)
     if extra:
-        flags = ", ".join("--" + k.replace("_", "-").replace("-days", "") for k in extra)
-        takes = (
-            ", ".join("--" + k.replace("_", "-").replace("-days", "") for k in definition.options) or "none"
-        )
+        flags = ", ".join("--" + k.replace("_", "-") for k in extra)
+        takes = ", ".join("--" + k.replace("_", "-") for k in definition.options) or "none"
         raise ReportError(f"report '{name}' does not take {flags}", hint=f"its own options: {takes}")
+    for k, v in given.items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            check_positive(public(k), float(v))
     report = definition.build()(data, **given)
     from accord.spec.load import spec_hash
 

@@ -28,7 +28,7 @@ from accord.service.ingest import IngestResult, ingest
 from accord.service.keys import KeyInfo, audit, create_key, has_admin_key, list_keys, revoke_key
 from accord.service.plays import acknowledge_alert, handoff_context, list_alerts
 from accord.service.records import account_view, contact_view, dispose, opportunity_view, touch
-from accord.service.reports import report, review
+from accord.service.reports import check_filters, report, review
 from accord.service.workspace import (
     SPEC_FILE,
     STARTER_SPEC,
@@ -66,6 +66,7 @@ __all__ = [
     "build_demo",
     "change_log",
     "change_log_data",
+    "check_filters",
     "check_spec",
     "clock_dict",
     "contact_view",

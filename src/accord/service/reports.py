@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from accord.errors import ReportError
 from accord.reports.base import Filters, Report
 from accord.reports.data import ReportData
 from accord.reports.registry import run_report
@@ -18,6 +19,29 @@ def report(ws: Workspace, name: str, filters: Filters | None = None, **options: 
     with ws.ledger(read_only=True) as ledger:
         data = ReportData(ledger, spec, filters or Filters())
         return run_report(name, data, options)
+
+
+def check_filters(ws: Workspace, filters: Filters) -> None:
+    """Refuse a segment, team or source the workspace does not know, naming the ones it does.
+
+    An unknown value would otherwise match nothing and read as "no data", which is how a typo in a
+    shared link turned a coverage of 3x into 0.00x without a word.
+    """
+    wanted = {"segment": filters.segment, "team": filters.team, "source": filters.source}
+    if all(v is None for v in wanted.values()):
+        return
+    with ws.ledger(read_only=True) as ledger:
+        known = ReportData(ledger, ws.spec, Filters()).filter_values()
+    for key, value in wanted.items():
+        if value is None or value in known[key]:
+            continue
+        from accord.spec.rules import suggest
+
+        near = suggest(value, sorted(known[key]))
+        raise ReportError(
+            f"unknown {key} '{value}'" + (f"; did you mean '{near}'?" if near else ""),
+            hint=f"known {key} values: " + (", ".join(sorted(known[key])) or "none in this workspace"),
+        )
 
 
 def review(

@@ -8,6 +8,7 @@ names and stage ids become the spec's stage names, because the reader knows "Ros
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,12 +16,14 @@ from markupsafe import Markup
 
 from accord import service
 from accord.reports.base import Filters, Report, fmt
+from accord.reports.params import POSITIVE
+from accord.reports.params import kwarg as params_kwarg
 from accord.reports.registry import REPORTS
 from accord.web import charts
 from accord.web.tables import TableView, table
 
 PERSON_COLUMNS = {"owner", "person", "by", "manager"}
-NUMERIC_OPTIONS = {"horizon_days", "threshold", "window_days"}
+NUMERIC_OPTIONS = {"horizon", "threshold", "window"}
 OPTION_HELP = {
     "funnel": "by = source, segment, tier, team, owner or cohort_month; stages by id or name; horizon: days",
     "tiers": "to stage by id or name; horizon in days",
@@ -246,26 +249,37 @@ def question_stubs(ws: service.Workspace, filters: Filters, given: dict[str, int
 
 
 def report_options(name: str, params: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """The options a report takes, read from the query string (numbers where the report wants them)."""
+    """The options a report takes, read from the query string (numbers where the report wants them).
+
+    Returns the builder's keywords (``horizon_days``) and the fields as the page names them
+    (``horizon``); the old spellings ``horizon_days`` and ``window_days`` are still read, so links
+    made before the names were unified keep working.
+    """
+    from accord.errors import ReportError
+
     definition = REPORTS[name]
     options: dict[str, Any] = {}
     shown: list[tuple[str, str]] = []
     for opt in definition.options:
         if opt == "answers":
             continue
-        text = (params.get(opt) or "").strip()
+        text = (params.get(opt) or params.get(params_kwarg(opt)) or "").strip()
         shown.append((opt, text))
         if not text:
             continue
         if opt in NUMERIC_OPTIONS:
             try:
-                options[opt] = float(text)
+                number = float(text)
             except ValueError:
-                from accord.errors import ReportError
-
                 raise ReportError(
                     f"{opt}: '{text}' is not a number", hint="write a number, e.g. 30"
                 ) from None
+            if not math.isfinite(number) or (opt in POSITIVE and number <= 0) or number < 0:
+                raise ReportError(
+                    f"{opt}: {text} is not a positive number" + (" of days" if opt in POSITIVE else ""),
+                    hint="write a number above zero, e.g. 30",
+                )
+            options[params_kwarg(opt)] = number
         else:
             options[opt] = text
     return options, shown

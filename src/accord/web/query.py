@@ -2,8 +2,8 @@
 
 Every page takes the same four filters as `accord report` (--from/--to, --segment, --team, --source)
 with the same meaning: calendar days in the workspace time zone, both included. A filter that cannot
-be read (a malformed date, a period that ends before it starts) is dropped and named on the page, so a
-bad link shows the whole picture with a note rather than an error.
+be read (a malformed date, a day outside 1900-2200, a period that ends before it starts) is dropped
+and named on the page, so a bad link shows the whole picture with a note rather than an error.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import QueryParams
 
+from accord.errors import ReportError
 from accord.reports.base import Filters
+from accord.reports.params import DAY_RANGE, check_day
 
 KEYS = ("from", "to", "segment", "team", "source")
 
@@ -71,9 +73,12 @@ def parse(params: QueryParams, timezone: str) -> PageQuery:
         if not text:
             continue
         try:
-            days[key] = date.fromisoformat(text)
+            days[key] = check_day(date.fromisoformat(text), key)
         except ValueError:
             problems.append(f"'{text}' is not a date (write YYYY-MM-DD); the {key} filter was ignored")
+            values.pop(key)
+        except ReportError:
+            problems.append(f"{text} is out of range (give a day {DAY_RANGE}); the {key} filter was ignored")
             values.pop(key)
     if "from" in days and "to" in days and days["to"] < days["from"]:
         problems.append(f"the period ends ({days['to']}) before it starts ({days['from']}); it was ignored")

@@ -342,7 +342,7 @@ def report_page(request: Request, name: str) -> Response:
         params = {k: v for k, v in request.query_params.items() if k not in KEYS}
         options, shown = pages.report_options(name, params)
         report = service.report(ctx.ws, name, ctx.q.filters, **options)
-        keep = [(k, v) for k, v in options.items()]
+        keep = [(k, v) for k, v in shown if v]  # the page's own names, so the filter form re-sends them
         return ctx.render(
             "report.html",
             title=report.title,
@@ -352,7 +352,7 @@ def report_page(request: Request, name: str) -> Response:
             tables=pages.tables(ctx.ws, report),
             options=shown,
             option_help=pages.OPTION_HELP.get(name),
-            keep=[(k, str(v)) for k, v in keep],
+            keep=keep,
             intro=REPORTS[name].summary,
         )
 

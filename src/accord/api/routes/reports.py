@@ -7,13 +7,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from accord import service
 from accord.api.deps import require, workspace
 from accord.api.permissions import Action, Principal
 from accord.errors import ReportError
 from accord.reports.base import Filters
+from accord.reports.params import (
+    ALIASES,
+    DAY_RANGE,
+    FILTERS,
+    FIRST_DAY,
+    LAST_DAY,
+    check_day,
+    query_wording,
+    refuse_unknown,
+)
 from accord.reports.registry import REPORTS
 
 router = APIRouter(tags=["reports"])
@@ -50,24 +60,45 @@ def list_reports(who: Principal = Depends(reader)) -> dict[str, Any]:
         "reports": [
             {"name": d.name, "summary": d.summary, "options": list(d.options)} for d in REPORTS.values()
         ],
-        "filters": ["from", "to", "segment", "team", "source"],
+        "filters": list(FILTERS),
+        "days": {"from": FIRST_DAY.isoformat(), "to": LAST_DAY.isoformat()},
     }
+
+
+ACCEPTED = [*FILTERS, "by", "from_stage", "to_stage", "horizon", "threshold", "window", "campaign", "answers"]
+"""Every query parameter a report reads; the old spellings in ALIASES are read too, never advertised."""
+
+
+def _one(name: str, value: float | None, alias: float | None) -> float | None:
+    """A value given under its name or its old spelling (``horizon_days``); both at once must agree."""
+    if value is not None and alias is not None and value != alias:
+        raise ReportError(
+            f"{name} and {name}_days disagree ({value:g} and {alias:g})", hint=f"send {name} only"
+        )
+    return value if value is not None else alias
 
 
 @router.get("/reports/{name}", summary="One report, as `accord report NAME --format json` prints it")
 def get_report(
+    request: Request,
     name: Annotated[str, Path(max_length=100)],
-    since: Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD)")] = None,
-    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
-    segment: Annotated[str | None, Query(max_length=100)] = None,
-    team: Annotated[str | None, Query(max_length=100)] = None,
-    source: Annotated[str | None, Query(max_length=100)] = None,
+    since: Annotated[
+        date | None, Query(alias="from", description=f"First day (YYYY-MM-DD), {DAY_RANGE}")
+    ] = None,
+    until: Annotated[date | None, Query(alias="to", description=f"Last day, inclusive, {DAY_RANGE}")] = None,
+    segment: Annotated[str | None, Query(max_length=100, description="An account segment")] = None,
+    team: Annotated[str | None, Query(max_length=100, description="The owner's team, or a manager")] = None,
+    source: Annotated[str | None, Query(max_length=100, description="A lead source")] = None,
     by: Annotated[str | None, Query(max_length=100, description="Group by: source, segment, tier...")] = None,
     from_stage: Annotated[str | None, Query(max_length=100, description="funnel: first stage")] = None,
     to_stage: Annotated[str | None, Query(max_length=100, description="funnel, tiers: last stage")] = None,
-    horizon: Annotated[float | None, Query(gt=0, le=36500, description="funnel, tiers: days")] = None,
+    horizon: Annotated[float | None, Query(gt=0, le=36500, description="funnel, tiers, review: days")] = None,
+    horizon_days: Annotated[
+        float | None, Query(gt=0, le=36500, deprecated=True, description="horizon")
+    ] = None,
     threshold: Annotated[float | None, Query(ge=0, le=1e15, description="pipeline: deal amount")] = None,
     window: Annotated[float | None, Query(gt=0, le=36500, description="attribution: days")] = None,
+    window_days: Annotated[float | None, Query(gt=0, le=36500, deprecated=True, description="window")] = None,
     campaign: Annotated[str | None, Query(max_length=100, description="campaigns: campaign id")] = None,
     answers: Annotated[
         str | None, Query(max_length=2000, description='diagnostic: {"q1": 2, ...} or q1:2,q2:1')
@@ -75,12 +106,30 @@ def get_report(
     ws: service.Workspace = Depends(workspace),
     who: Principal = Depends(reader),
 ) -> dict[str, Any]:
-    zone = ZoneInfo(ws.spec.workspace.timezone)
-    filters = Filters(_day(since, zone), _day(until, zone, end=True), segment, team, source)
-    if filters.since is not None and filters.until is not None and filters.until <= filters.since:
-        raise ReportError("`to` is before `from`", hint="the period runs from `from` to `to`, both included")
-    result = service.report(
-        ws, name, filters, by=by, from_stage=from_stage, to_stage=to_stage, horizon_days=horizon,
-        threshold=threshold, window_days=window, campaign=campaign, answers=_answers(answers),
-    )  # fmt: skip
+    try:
+        refuse_unknown(list(request.query_params), ACCEPTED, "query parameter", tuple(ALIASES))
+        zone = ZoneInfo(ws.spec.workspace.timezone)
+        filters = Filters(
+            _day(None if since is None else check_day(since, "from"), zone),
+            _day(None if until is None else check_day(until, "to"), zone, end=True),
+            segment,
+            team,
+            source,
+        )
+        if filters.since is not None and filters.until is not None and filters.until <= filters.since:
+            raise ReportError(
+                "`to` is before `from`", hint="the period runs from `from` to `to`, both included"
+            )
+        service.check_filters(ws, filters)
+        result = service.report(
+            ws, name, filters, by=by, from_stage=from_stage, to_stage=to_stage,
+            horizon_days=_one("horizon", horizon, horizon_days), threshold=threshold,
+            window_days=_one("window", window, window_days), campaign=campaign, answers=_answers(answers),
+        )  # fmt: skip
+    except ReportError as exc:
+        # Report code words its errors for the CLI (--from-stage); a caller here sends from_stage.
+        exc.message = query_wording(exc.message)
+        exc.args = (exc.message,)
+        exc.hint = None if exc.hint is None else query_wording(exc.hint)
+        raise
     return result.to_dict()
