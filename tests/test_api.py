@@ -169,6 +169,24 @@ def test_ingest_refuses_instants_out_of_range_before_storing(
     assert again.status_code == 201 and again.json()["items"][0]["status"] == "stored", again.text
 
 
+def test_only_admins_backfill_the_events_accord_writes(
+    served: tuple[Server, dict[str, str]], admin: httpx.Client
+) -> None:
+    """A marketing key once accepted a lead for its owner by posting an `accepted` event, and the
+    forged instant stuck in the stage history."""
+    server, keys = served
+    forged = event("api-forged", "con-000082", "accepted", actor_id="ana")
+    with client(keys["marketing"], base_url=server.url) as marketing:
+        problem = is_problem(marketing.post("/events", json=forged), 403)
+        assert "/accept" in problem["hint"] and problem["errors"][0]["path"] == "events.0.type"
+        mixed = {"events": [event("api-ok-1", "con-000082"), {**forged, "type": "sla_breached"}]}
+        problem = is_problem(marketing.post("/events", json=mixed), 403)
+        assert [e["index"] for e in problem["errors"]] == [1]
+        assert marketing.post("/events", json=event("api-ok-1", "con-000082")).status_code == 201
+    backfill = admin.post("/events", json=event("api-backfill", "con-000082", "assigned", actor_id="ana"))
+    assert backfill.status_code == 201, backfill.text
+
+
 def test_decision_equals_batch_derive(admin: httpx.Client) -> None:
     contact = "con-000020"
     got = admin.post(

@@ -11,12 +11,22 @@ from fastapi.responses import JSONResponse
 from accord import service
 from accord.api.deps import now, require, workspace
 from accord.api.models import EventBatch, EventIn
-from accord.api.permissions import Action, Principal
+from accord.api.permissions import Action, Principal, Role
 from accord.api.problems import PROBLEM, TYPES, Problem
+from accord.spec.catalog import STANDARD_EVENT_TYPES
 
 router = APIRouter(tags=["events"])
 
 ITEM_STATUS = {"stored": 201, "duplicate": 200, "conflict": 409, "rejected": 422}
+
+ACCORD_WRITES = frozenset(
+    t for t, category in STANDARD_EVENT_TYPES.items() if category in ("handoff", "play", "governance")
+) | {"record_updated"}
+"""Events Accord writes itself, each behind its own rule: an assignment by routing, a disposition by
+the lead's owner or their manager, a breach by the clock. Posted as plain events, a marketing key
+could accept a lead for its owner and fix the instant in its stage history."""
+BACKFILL_ROLES = frozenset({Role.admin, Role.revops})
+"""Who may still post them: moving a CRM's history in is an administrator's job."""
 
 
 def _item(item: Any) -> dict[str, Any]:
@@ -51,6 +61,20 @@ def post_events(
 ) -> Response:
     single = isinstance(body, EventIn)
     events = [body] if isinstance(body, EventIn) else body.events
+    if who.role not in BACKFILL_ROLES:
+        ours = [(i, e.type) for i, e in enumerate(events) if e.type in ACCORD_WRITES]
+        if ours:
+            raise Problem(
+                403,
+                f"role '{who.role}' may not post events Accord writes itself ({ours[0][1]})",
+                hint="accept, reject or recycle with POST /contacts/{id}/accept, /reject or /recycle "
+                "(the owner or their manager); routing assigns and the clocks breach; an admin or "
+                "revops key may backfill such history",
+                errors=[
+                    {"path": f"events.{i}.type", "index": i, "message": f"'{t}' is written by Accord"}
+                    for i, t in ours
+                ],
+            )
     rows = [e.model_dump() for e in events]
     result = service.ingest(ws, rows, now=clock, decide=decide)
     summary = {s: result.count(s) for s in ("stored", "duplicate", "conflict", "rejected")}
