@@ -90,6 +90,22 @@ def test_sourced_influenced_and_credit_by_hand(tmp_path: Path) -> None:
     assert sum(r["amount"] for r in rows(report, "linear")) == pytest.approx(4000)
 
 
+def test_a_deal_counts_the_amount_it_closed_at(tmp_path: Path) -> None:
+    """A renewal or an expansion after the win carries its own amount, not the deal's."""
+    ws = _attribution_world(tmp_path)
+    with ws.ledger() as ledger:
+        fill(ledger, {}, {}, [
+            Event("w1", t(90), "closed_won", account_id="a1", opportunity_id="o1", props={"amount": 1000}),
+            Event("x1", t(120), "expanded", account_id="a1", opportunity_id="o1", props={"amount": 400}),
+            Event("r1", t(170), "renewed", account_id="a1", opportunity_id="o1", props={"amount": 900}),
+            Event("a2", t(130), "amount_changed", "c3", "a2", opportunity_id="o2", props={"amount": 3300}),
+        ])  # fmt: skip
+    report = build(ws, "attribution", Filters(since=t(0), until=t(180)))
+    summary = {r["metric"]: r for r in rows(report, "summary")}
+    assert summary["closed-won"]["amount"] == 1000 + 3300  # o2's correction before its win counts
+    assert summary["marketing-sourced"]["amount"] == 1000
+
+
 def test_window_decides_influence(tmp_path: Path) -> None:
     ws = _attribution_world(tmp_path)
     period = Filters(since=t(0), until=t(180))

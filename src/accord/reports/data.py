@@ -20,6 +20,11 @@ from accord.spec.model import Spec
 
 DAY = 86400
 
+AFTER_SALE = frozenset({"onboarding_kickoff", "value_milestone", "renewed", "expanded", "loss_interview"})
+"""Events about a deal after it closed. A renewal or an expansion carries its own amount; read as the
+deal's, a later expansion of 8,600 once replaced the 19,200 a deal was won at, in every closed-won
+figure (attribution, deals, scorecard, plan)."""
+
 
 @dataclass(frozen=True)
 class ContactRow:
@@ -341,6 +346,8 @@ class ReportData:
             at = ts(e["occurred_at"])
             if e["type"] == "opp_created" and (created is None or (at is not None and at < created)):
                 created = at
+            if e["type"] in AFTER_SALE:  # their amount is the renewal's or expansion's, not the deal's
+                continue
             if props.get("amount") is not None:
                 amount = float(props["amount"])
             if props.get("stage"):
