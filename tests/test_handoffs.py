@@ -107,6 +107,11 @@ def test_tick_routes_once_and_escalates_along_the_chain(tmp_path: Path) -> None:
         "sla_breached": 0,
         "escalated": 0,
     }
+    # back in time, a tick would write assignments and breaches behind the ones stored: refused
+    stored = events_of(ws, "escalated")
+    with pytest.raises(AccordError, match="already holds handoff events up to 2026-11-23 18:30:00 UTC"):
+        service.run_tick(ws, now=ny(11, 23, 12, 0))
+    assert events_of(ws, "escalated") == stored
 
 
 def test_dispositions_are_checked_and_move_the_stage(tmp_path: Path) -> None:
@@ -181,6 +186,8 @@ def test_cli_tick_queue_sla_and_dispositions(tmp_path: Path) -> None:
     )
     assert run.exit_code == 0, run.output
     assert "assigned c1 ->" in run.output and "new events:" in run.output
+    ahead = cli.invoke(app, ["tick", "-w", str(ws.root), "--now", "2099-01-01T00:00:00Z"])
+    assert ahead.exit_code == 2 and "in the future" in ahead.output, ahead.output
     owner = events_of(ws, "assigned")[0]["actor_id"]
     q = cli.invoke(
         app, ["queue", owner, "-w", str(ws.root), "--now", "2026-11-23T14:45:00Z"], env={"COLUMNS": "200"}

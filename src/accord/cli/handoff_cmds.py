@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,8 @@ from accord.cli.app import WorkspaceOpt, app, handled, out, progress_bar
 from accord.cli.derive_cmds import parse_instant
 from accord.errors import AccordError
 
+FUTURE_SLACK = timedelta(minutes=5)
+"""Clocks of two machines disagree by seconds, not minutes."""
 NowOpt = Annotated[
     str | None, typer.Option("--now", help="Act as of this instant (ISO, UTC) (default: now).")
 ]
@@ -37,14 +39,23 @@ def _share(value: float | None) -> str:
 def tick(now: NowOpt = None, workspace: WorkspaceOpt = None) -> None:
     """Route new MQLs, advance every SLA clock, write due at-risk/breach notices and escalations.
 
-    Running it twice writes nothing new: every decision's event id says what it decided.
+    It derives first, as of the tick's instant, and writes what it decides as events dated then:
+    running it twice writes nothing new, and it never runs behind handoff events already stored or
+    ahead of the clock (`--now` is for replaying a day in order).
     """
     ws = service.locate(workspace)
+    moment = parse_instant(now, "--now")
+    if moment is not None and moment > datetime.now(UTC) + FUTURE_SLACK:
+        raise AccordError(
+            f"--now {moment:%Y-%m-%d %H:%M:%S} UTC is in the future; a tick writes breaches and "
+            "escalations dated at its instant, and they would stay in the ledger",
+            hint="leave out --now to tick as of now",
+        )
     with progress_bar() as bar:
         task = bar.add_task("tick", total=1.0)
         result = service.run_tick(
             ws,
-            now=parse_instant(now, "--now"),
+            now=moment,
             progress=lambda phase, f: bar.update(task, description=phase, completed=f * 0.8),
         )
     zone = ZoneInfo(ws.spec.workspace.timezone)

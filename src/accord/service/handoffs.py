@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from accord.errors import WorkspaceError
+from accord.errors import AccordError, WorkspaceError
 from accord.service.derive import run_derive
 from accord.service.workspace import Progress, Workspace
 
@@ -24,12 +24,37 @@ def run_tick(
     from accord.handoffs.webhooks import dispatch
 
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    _refuse_going_back(ws, moment)
     if derive_first:
         run_derive(ws, as_of=moment, progress=progress)
     with ws.ledger() as ledger:
         result = tick(ledger, ws.spec, int(moment.timestamp()))
         result.delivery = dispatch(ledger, ws.spec) if send and ws.spec.notifications.webhooks else None
     return result
+
+
+def _refuse_going_back(ws: Workspace, moment: datetime) -> None:
+    """A tick writes assignments, breaches and escalations dated at its instant, for good (events are
+    append-only). Ticked before handoff events already stored, it would assign a lead someone accepted
+    later, or breach a clock stopped later: the ledger would contradict itself."""
+    from accord.spec.catalog import STANDARD_EVENT_TYPES
+
+    kinds = sorted(t for t, c in STANDARD_EVENT_TYPES.items() if c in ("handoff", "play"))
+    with ws.ledger(read_only=True) as ledger:
+        row = ledger.con.execute(
+            f"SELECT occurred_at, type FROM events WHERE type IN ({', '.join('?' * len(kinds))}) "
+            "ORDER BY occurred_at DESC LIMIT 1",
+            kinds,
+        ).fetchone()
+    if row is None:
+        return
+    latest = row[0].astimezone(UTC)
+    if moment < latest.replace(microsecond=0):
+        raise AccordError(
+            f"the ledger already holds handoff events up to {latest:%Y-%m-%d %H:%M:%S} UTC (the latest: "
+            f"{row[1]}); a tick as of {moment:%Y-%m-%d %H:%M:%S} UTC would route and breach behind them",
+            hint="tick as of that instant or later (leave out --now for now)",
+        )
 
 
 def disposition(
