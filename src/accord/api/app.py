@@ -222,6 +222,42 @@ def create_app(
     return app
 
 
+MAX_BODY = 8 * 1024 * 1024
+"""Bytes a write's body may have. The largest honest bodies are a spec (2 MB of text) and a batch of
+1,000 events; a 100 MB batch was read whole into memory (1.3 GB) before anything could refuse it."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _declared_size(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large(path: str) -> list[Message]:
+    from accord.api.problems import PROBLEM, Problem
+
+    body = json.dumps(
+        Problem(
+            413,
+            f"the request body is over {MAX_BODY // (1024 * 1024)} MB",
+            hint="send events in batches of at most 1,000, without large properties",
+        ).body(path)
+    ).encode()
+    headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
+    return [
+        {"type": "http.response.start", "status": 413, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
 class AuditWrites:
     """Every write attempt, refused ones included, leaves a row: who, when, what, how it ended.
 
@@ -248,8 +284,24 @@ class AuditWrites:
             held.append(message)
 
         path, method = scope["path"], scope["method"]
+        size = _declared_size(scope)
+        read = 0
+
+        async def capped() -> Message:
+            nonlocal read
+            message = await receive()
+            read += len(message.get("body", b""))
+            if read > MAX_BODY:
+                raise _TooLarge
+            return message
+
         try:
-            await self.app(scope, receive, hold_back)
+            if size is not None and size > MAX_BODY:
+                raise _TooLarge
+            await self.app(scope, capped, hold_back)
+        except _TooLarge:
+            held = _too_large(path)
+            status = 413
         except Exception:
             await run_in_threadpool(_audit, self.ws, method, path, 500, state.get("principal"), {})
             raise
