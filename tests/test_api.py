@@ -385,6 +385,9 @@ def test_rate_limit_answers_429(tmp_path: Path, api_store: Store) -> None:
             assert "5 requests a minute" in limited["detail"]
             assert int(c.get("/spec").headers["retry-after"]) >= 1
         assert httpx.get(server.url + "/health").status_code == 200  # no key, not metered
+        with client("not-a-key", base_url=server.url) as guess:  # guesses share one budget per address
+            assert [guess.get("/spec").status_code for _ in range(5)] == [401] * 5
+            assert "too many unknown keys" in is_problem(guess.get("/spec"), 429)["detail"]
     finally:
         server.stop()
 

@@ -92,6 +92,18 @@ def principal(request: Request) -> Principal:
         )
     found = optional_principal(request)
     if found is None:
+        # guesses are metered by address, from the same budget as a key: 700 guesses once got 700
+        # answers (and 700 audit rows) as fast as they came
+        client = request.client.host if request.client is not None else "unknown"
+        wait = request.app.state.limiter.take(f"guess:{client}")
+        if wait > 0:
+            retry = max(1, int(wait + 0.999))
+            raise Problem(
+                429,
+                f"too many unknown keys from {client}",
+                hint=f"retry after {retry} s with a valid key",
+                headers={"Retry-After": str(retry)},
+            )
         raise Problem(
             401,
             "unknown or revoked API key",
