@@ -147,6 +147,8 @@ def test_ingest_refuses_bad_bodies(admin: httpx.Client) -> None:
         admin.post("/events", json={**event("api-y", "con-000011"), "contactid": "x"}), 422
     )
     assert any("contactid" in e["path"] for e in unknown_field["errors"])
+    nul = is_problem(admin.post("/events", json=event("api-nul", "con-000011\u0000")), 422)
+    assert any("control character" in e["message"] for e in nul["errors"])
     # a body over 8 MB is refused before it is read whole (a 100 MB batch once took 1.3 GB)
     huge = event("api-huge", "con-000011", properties={"blob": "x" * (9 * 1024 * 1024)})
     too_large = is_problem(admin.post("/events", json=huge), 413)

@@ -21,6 +21,16 @@ def _plausible(when: datetime) -> datetime:
 
 EventTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
+
+def _printable(text: str | None) -> str | None:
+    """Ids without control characters: 'con-000120' followed by a NUL once made a second contact
+    that no screen could tell from the first."""
+    if text is not None and any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("contains a control character (a NUL, a tab or a line break); ids are plain text")
+    return text
+
+
+IdText = Annotated[str | None, AfterValidator(_printable)]
 Id = Field(default=None, min_length=1, max_length=200)
 
 
@@ -31,7 +41,7 @@ class Strict(BaseModel):
 class EventIn(Strict):
     """One event as the ledger stores it; ``occurred_at`` must carry its zone (stored in UTC)."""
 
-    event_id: str | None = Field(
+    event_id: IdText = Field(
         default=None,
         min_length=1,
         max_length=200,
@@ -40,12 +50,12 @@ class EventIn(Strict):
     )
     occurred_at: EventTime = Field(description="When it happened, with a zone: 2026-11-02T09:15:00-05:00.")
     type: str = Field(min_length=1, max_length=100, description="Event type: page_view, pricing_view, ...")
-    contact_id: str | None = Id
-    account_id: str | None = Id
-    opportunity_id: str | None = Id
-    actor_id: str | None = Id
-    campaign_id: str | None = Id
-    content_id: str | None = Id
+    contact_id: IdText = Id
+    account_id: IdText = Id
+    opportunity_id: IdText = Id
+    actor_id: IdText = Id
+    campaign_id: IdText = Id
+    content_id: IdText = Id
     topic: str | None = Field(default=None, max_length=200)
     source: str | None = Field(default="api", max_length=100, description="The sending system.")
     properties: dict[str, Any] | None = Field(
