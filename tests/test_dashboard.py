@@ -329,6 +329,22 @@ def test_forms_follow_the_role_and_the_owner(browsers: dict[str, TestClient]) ->
     assert forms(browsers["rep_lee"].get("/leads/con-000056").text) == set()
 
 
+def test_a_lead_page_links_only_to_queues_its_reader_may_open(browsers: dict[str, TestClient]) -> None:
+    ws = service.locate(pristine_demo())
+    toms = service.owner_queue(ws, "tom", now=AS_OF)[0].contact_id  # sdr_emea: not marco's team
+    for role, lead in (("rep_lee", "con-000056"), ("rep", "con-000056"), ("sales_manager", "con-000056"),
+                       ("sales_manager", toms), ("rep", toms), ("viewer", toms)):  # fmt: skip
+        client = browsers[role]
+        page = client.get(f"/leads/{lead}").text
+        links = set(re.findall(r'href="(/queue[^"]*)"', page))
+        assert links, (role, lead)  # a way back to a queue is always there
+        for link in links:
+            assert client.get(html.unescape(link)).status_code == 200, (role, lead, link)
+    # the owner is still named, as text, where their queue is closed to the reader
+    assert "Tom Fletcher" in text(browsers["rep"].get(f"/leads/{toms}").text)
+    assert 'href="/queue/tom"' in browsers["viewer"].get(f"/leads/{toms}").text
+
+
 def test_a_role_that_only_reads_is_refused_on_submit(browsers: dict[str, TestClient], app_root: Path) -> None:
     before = service.owner_queue(service.locate(pristine_demo()), "sam", now=AS_OF)
     for role in ("viewer", "marketing", "revops"):

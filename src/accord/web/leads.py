@@ -18,7 +18,8 @@ from markupsafe import Markup
 
 from accord import service
 from accord.api.permissions import Action, Principal
-from accord.service.access import manager_of, team_of_manager
+from accord.errors import AccordError
+from accord.service.access import manager_of, may_read_queue, team_of_manager
 from accord.service.records import contact_view
 from accord.web import charts
 from accord.web.tables import instant, relative, span, when
@@ -71,6 +72,16 @@ def rights(ws: service.Workspace, who: Principal, owner: str | None, latest: str
         may_t,
         None if once else f"Already {latest}: a lead is dispositioned once per assignment.",
     )
+
+
+def may_open_queue(ws: service.Workspace, who: Principal, owner: str) -> bool:
+    """Whether ``/queue/{owner}`` would open for this person: a link is drawn only where it leads to the
+    page, never to a 403 (the queue page asks the same rule)."""
+    try:
+        may_read_queue(ws, who.person, who.role.value, owner)
+    except AccordError:
+        return False
+    return True
 
 
 def _field(c: Any, key: str) -> Any:
@@ -147,6 +158,7 @@ class LeadView:
     latest: str | None
     rights: Rights
     derived_as_of: str
+    owner_queue_open: bool
     stale: bool
     status: str | None = None
     reason_codes: list[tuple[str, str]] = field(default_factory=list)
@@ -237,6 +249,7 @@ def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) 
         latest=latest,
         rights=rights(ws, who, owner, latest),
         derived_as_of=when(data["derived"]["as_of"], zone),
+        owner_queue_open=owner is not None and may_open_queue(ws, who, owner),
         stale=bool(data["derived"].get("stale")),
         status=worst(open_states) or ("accepted" if latest == "accepted" else None),
         reason_codes=[(r.id, r.label) for r in spec.reason_codes],
