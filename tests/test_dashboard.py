@@ -61,6 +61,10 @@ def pristine_demo() -> Path:
     return _PRISTINE["demo"]
 
 
+def ws_of_demo() -> service.Workspace:
+    return service.locate(pristine_demo())
+
+
 def copy_demo(dest: Path) -> Path:
     shutil.copytree(pristine_demo(), dest)
     return dest
@@ -239,6 +243,11 @@ def test_the_report_pages_show_the_services_numbers(
     content = text(client.get("/content").text)
     assert expected["utilization"] in content
     assert "Retire list" in content
+    assert not re.search(r"\(v\d+\) \(v\d+\)", content)  # a title's version is said once
+    with ws_of_demo().ledger(read_only=True) as ledger:
+        titles = [t for (t,) in ledger.con.execute("SELECT title FROM content_assets").fetchall()]
+    assert len(set(titles)) == len(titles)
+    assert not any(re.search(r"\(v\d+\) \(v", t) for t in titles)
     assert "gap" in content
     assert expected["campaign_actual"] in text(client.get("/campaigns").text)
     diagnostic = text(client.get("/diagnostic").text)
@@ -258,6 +267,16 @@ def test_the_lead_page_explains_the_score(browsers: dict[str, TestClient]) -> No
         assert d["label"] in page
     assert "First touch" in page and "deadline" in page
     assert "Sam Okafor" in page  # the owner
+    # the handoff says whom the lead went to (a routing rule assigned it, not sam)
+    assert "assigned to Sam Okafor on" in page and "assigned by" not in page
+    # a driver's count is of the last 30 days, and says so (intent points outlast it)
+    assert "Signals" not in page
+    for d in found.drivers:
+        if d.get("count") is not None:
+            n = int(d["count"])
+            assert (
+                f"{n} signal" if n else "no signal"
+            ) + f"{'s' if n > 1 else ''} in the last 30 days" in page
     assert "Evaluation (MQL)" in page  # the stage timeline, by the spec's names
 
 
@@ -288,8 +307,13 @@ def test_report_errors_are_pages_not_crashes(browsers: dict[str, TestClient]) ->
     assert "funnel" in text(unknown.text)
     bad_option = client.get("/reports/funnel", params={"by": "colour"})
     assert bad_option.status_code == 400
-    assert "unknown dimension" in text(bad_option.text)
+    assert "By: unknown dimension" in text(bad_option.text)
+    assert "--by" not in text(bad_option.text)
     assert client.get("/leads/con-999999").status_code == 404
+    gone = client.get("/leads/nobody")
+    assert gone.status_code == 404
+    assert "open the lead from a queue" in text(gone.text)
+    assert "accord leads" not in text(gone.text) and "/api/" not in text(gone.text)
     assert client.get("/reports/funnel", params={"by": "source"}).status_code == 200
 
 
@@ -372,12 +396,19 @@ def test_domain_refusals_come_back_as_messages(browsers: dict[str, TestClient]) 
     assert page.status_code == 200
     said = text(page.text)
     assert "Not done:" in said
-    assert "lee cannot accept con-000261: only ana (the owner) or marco (their manager) can" in said
+    # one sentence with people's names, not ids glued to the hint
+    assert "Only Ana Souza, its owner, or Marco Bianchi, their manager, can accept con-000261." in said
+    assert "ask Ana Souza" in said
     ana = browsers["rep_ana"]
     unknown = text(ana.post("/leads/con-000261/disposition", data={"kind": "reject", "reason": "nope"}).text)
     assert "unknown reason code 'nope'" in unknown
     missing = text(ana.post("/leads/con-000261/disposition", data={"kind": "reject"}).text)
     assert "a rejection needs a reason code" in missing
+    assert "choose a reason: Not our ideal customer" in missing
+    no_day = text(ana.post("/leads/con-000078/disposition", data={"kind": "recycle"}).text)
+    assert "pick the day the lead comes back" in no_day
+    for said in (missing, no_day):
+        assert "--" not in said and "accord " not in said  # the dashboard's words, not the CLI's
     past = text(
         ana.post("/leads/con-000078/disposition", data={"kind": "recycle", "recycle_on": "2026-01-01"}).text
     )

@@ -64,8 +64,14 @@ def rights(ws: service.Workspace, who: Principal, owner: str | None, latest: str
         return Rights(False, False, f"Your role ({who.role.value}) reads only.")
     if owner is None:
         return Rights(False, False, "No owner yet: the lead is assigned when it becomes an MQL.")
-    if who.person not in (owner, manager_of(ws, owner)):
-        return Rights(False, False, f"Only {owner} (the owner) or their manager can act on this lead.")
+    manager = manager_of(ws, owner)
+    if who.person not in (owner, manager):
+        people = ws.spec.people
+        owner_name = people[owner].name if owner in people else owner
+        boss = (
+            f" or {people[manager].name if manager in people else manager}, their manager," if manager else ""
+        )
+        return Rights(False, False, f"Only {owner_name}, its owner,{boss} can act on this lead.")
     once = latest in (None, "assigned")
     return Rights(
         may_d and once,
@@ -132,6 +138,22 @@ class DriverView:
     last: str | None
     detail: str | None
 
+    @property
+    def signals(self) -> str | None:
+        """The count is of events in the last 30 days, while intent points decay over a longer
+        half-life: a bare "0" beside positive points reads as a contradiction, so the window is named."""
+        parts = []
+        if self.count is not None:
+            n = self.count
+            parts.append(
+                "no signal in the last 30 days"
+                if n == 0
+                else f"{n} signal{'s' if n != 1 else ''} in the last 30 days"
+            )
+        if self.last:
+            parts.append(f"last seen {self.last}")
+        return " · ".join(parts) or None
+
 
 @dataclass
 class LeadView:
@@ -165,6 +187,17 @@ class LeadView:
     next_step: str | None = None
     talk_track: str | None = None
     content_engaged: list[str] = field(default_factory=list)
+
+
+def handoff_words(handoff: dict[str, Any], people: Any, zone: str) -> str:
+    """The latest handoff as a rep reads it. An assignment's actor is the person it went *to* (routing
+    rules assign, not a person), so it never reads "assigned by"; a disposition's actor is who made it."""
+    actor = handoff.get("by")
+    name = people[actor].name if actor in people else actor
+    at = when(handoff["at"], zone)
+    if handoff["type"] == "assigned":
+        return f"assigned to {name} on {at}" if name else f"assigned on {at}"
+    return f"{handoff['type']} by {name} on {at}" if name else f"{handoff['type']} on {at}"
 
 
 def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) -> LeadView:
@@ -209,7 +242,7 @@ def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) 
     latest = handoff["type"] if handoff else None
     handoff_text = None
     if handoff:
-        handoff_text = f"{handoff['type']} by {handoff['by']} on {when(handoff['at'], zone)}"
+        handoff_text = handoff_words(handoff, spec.people, zone)
     clocks = [_clock(ws, c, now, zone) for c in data["clocks"]]
     open_states = [c.status for c in clocks if c.status in OPEN_STATES and c.stopped is None]
     name = " ".join(x for x in (contact.get("first_name"), contact.get("last_name")) if x) or contact_id
