@@ -463,6 +463,12 @@ def test_a_manager_accepts_for_his_rep(browsers: dict[str, TestClient], expected
     assert "accept" not in forms(lead.group(0))  # once per assignment: the accept form is gone
     accepted, rejected = expected["accepted"] + 1, expected["rejected"] + 1
     assert f"{accepted} accepted, {rejected} rejected" in text(marco.get("/").text)
+    # the summary reads the same state as the cards: one "accepted" per accepted pill
+    for path in ("/queue/lee", "/queue/sam"):
+        queue = marco.get(path).text
+        stat = re.search(r'<span class="v">(\d+)</span><span class="k">accepted</span>', queue)
+        assert stat is not None
+        assert int(stat.group(1)) == queue.count('<span class="status accepted">accepted</span>'), path
 
 
 def test_a_recycle_and_a_touch(browsers: dict[str, TestClient]) -> None:

@@ -361,8 +361,10 @@ def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> Q
         clocks = [_clock(ws, c, now, zone) for c in item.clocks]
         live = [c for c in clocks if c.status in OPEN_STATES and c.stopped is None]
         status = worst([c.status for c in live]) or ("accepted" if item.latest == "accepted" else "none")
-        if status in counts:
+        if status in OPEN_STATES:
             counts[status] += 1
+        # counted like the card's pill (the latest disposition), even while a later clock still runs
+        counts["accepted"] += item.latest == "accepted"
         deadline = item.next_deadline
         leads.append(
             QueueLead(
