@@ -300,6 +300,22 @@ def test_filters_narrow_the_numbers_and_follow_every_link(
     assert "'yesterday' is not a date" in text(bad.text)
 
 
+def test_summary_numbers_read_like_their_rows(browsers: dict[str, TestClient]) -> None:
+    client = browsers["revops"]
+    for query in ({"segment": "galactic"}, {"team": "sdr_na"}):
+        page = client.get("/", params=query).text
+        tile = re.search(
+            r'(?s)<a class="kpi [^"]*" href="#scorecard">\s*<span class="label">Pipeline coverage.*?</a>',
+            page,
+        )
+        assert tile is not None, query
+        assert "0.00x" not in text(tile.group(0)), query
+        assert "no data" in text(tile.group(0)), query
+    pipeline = text(client.get("/pipeline").text)
+    assert "not owned" not in pipeline  # the flag counts a missing owner *or* a missing dated next action
+    assert re.search(r"Stalled deals \d+ \d+ without an owner and a dated next action", pipeline)
+
+
 def test_report_errors_are_pages_not_crashes(browsers: dict[str, TestClient]) -> None:
     client = browsers["viewer"]
     unknown = client.get("/reports/funel")

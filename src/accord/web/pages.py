@@ -82,7 +82,9 @@ def pipeline(ws: service.Workspace, filters: Filters) -> tuple[list[tuple[str, s
         ("Net change this week", fmt(net[2], "money", money) if net else "n/a",
          f"{net[1]:+d} deals" if net else ""),
         ("Deals over threshold", str(len(over)), f"{flagged} with a flag to clear"),
-        ("Stalled deals", str(len(stalled)), f"{sum(1 for r in stalled if not r[-1])} not owned"),
+        # the flag is "an owner and a dated next action, not overdue": most miss the date, not the owner
+        ("Stalled deals", str(len(stalled)),
+         f"{sum(1 for r in stalled if not r[-1])} without an owner and a dated next action"),
     ]  # fmt: skip
     return strip, tables(ws, report)
 
