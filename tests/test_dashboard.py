@@ -316,6 +316,18 @@ def test_summary_numbers_read_like_their_rows(browsers: dict[str, TestClient]) -
     assert re.search(r"Stalled deals \d+ \d+ without an owner and a dated next action", pipeline)
 
 
+def test_an_empty_range_says_so(browsers: dict[str, TestClient]) -> None:
+    page = browsers["revops"].get("/", params={"from": "2030-01-01", "to": "2030-12-31"})
+    assert page.status_code == 200
+    for card in ("funnel", "tiers"):
+        shown = re.search(rf'(?s)<section class="card [^"]*" id="{card}".*?</section>', page.text)
+        assert shown is not None, card
+        said = text(shown.group(0))
+        assert "Nothing in this range" in said, card
+        assert "2030-01-01 to 2030-12-31" in said, card
+        assert "n/a–n/a" not in said and "<th" not in shown.group(0), card  # no table of headers only
+
+
 def test_report_errors_are_pages_not_crashes(browsers: dict[str, TestClient]) -> None:
     client = browsers["viewer"]
     unknown = client.get("/reports/funel")
