@@ -243,6 +243,11 @@ def test_the_report_pages_show_the_services_numbers(
     content = text(client.get("/content").text)
     assert expected["utilization"] in content
     assert "Retire list" in content
+    retire = re.search(
+        r'(?s)<section[^>]*aria-labelledby="retire-h".*?</section>', client.get("/content").text
+    )
+    assert retire is not None
+    assert "end_user" not in retire.group(0) and "economic_buyer" not in retire.group(0)  # labels, not ids
     assert not re.search(r"\(v\d+\) \(v\d+\)", content)  # a title's version is said once
     with ws_of_demo().ledger(read_only=True) as ledger:
         titles = [t for (t,) in ledger.con.execute("SELECT title FROM content_assets").fetchall()]
@@ -336,6 +341,21 @@ def test_report_errors_are_pages_not_crashes(browsers: dict[str, TestClient]) ->
     bad_option = client.get("/reports/funnel", params={"by": "colour"})
     assert bad_option.status_code == 400
     assert "By: unknown dimension" in text(bad_option.text)
+    # not a dead end: back to the report, the other options and the filters kept, the bad one dropped
+    two = client.get(
+        "/reports/funnel", params={"by": "colour", "horizon_days": "30", "segment": "mid_market"}
+    )
+    assert two.status_code == 400
+    assert (
+        'href="/reports/funnel?segment=mid_market&amp;horizon_days=30">Back to the report without by'
+        in two.text
+    )
+    assert client.get("/reports/funnel?segment=mid_market&horizon_days=30").status_code == 200
+    # the dashboard has no leads list of its own: /leads goes to the queue, not to the API's JSON
+    for path in ("/leads", "/leads/"):
+        index = client.get(path, follow_redirects=False)
+        assert index.status_code == 303 and index.headers["location"] == "/queue", path
+        assert client.get(path).headers["content-type"].startswith("text/html")
     assert "--by" not in text(bad_option.text)
     assert client.get("/leads/con-999999").status_code == 404
     gone = client.get("/leads/nobody")

@@ -133,7 +133,9 @@ class Ctx:
         text, hint = wording.for_page(self.flash.get("text", ""), self.flash.get("hint"), self.ws.spec)
         return {**self.flash, "text": text} | ({"hint": hint} if hint else {})
 
-    def fail(self, exc: AccordError | Problem, *, section: str = "") -> Response:
+    def fail(
+        self, exc: AccordError | Problem, *, section: str = "", back: tuple[str, str] | None = None
+    ) -> Response:
         """A refusal or a user mistake as a page with its status; never a stack trace."""
         if isinstance(exc, Problem):
             code, message, hint = exc.status, exc.detail, exc.hint
@@ -149,6 +151,7 @@ class Ctx:
             message=message,
             hint=hint,
             show_filters=False,
+            back=back,
         )
 
 

@@ -111,8 +111,9 @@ def content(
     rows = [(stages.get(r[0], r[0]), [int(n) for n in r[1:-1]], int(r[-1])) for r in section.rows]
     matrix = Matrix(section.title, roles, rows, list(section.flags), list(section.notes))
     active = report.section("active_deals").rows[0]
+    retire_section = report.section("retire")
     retire = named(
-        ws, "retire", table(report.section("retire"), report.currency), ["content_id", "title", "stage"]
+        ws, "retire", table(retire_section, report.currency), [c.key for c in retire_section.columns]
     )
     per_asset = report.section("utilization")
     utilization = named(
