@@ -61,6 +61,10 @@ def pristine_demo() -> Path:
     return _PRISTINE["demo"]
 
 
+def ws_of_demo() -> service.Workspace:
+    return service.locate(pristine_demo())
+
+
 def copy_demo(dest: Path) -> Path:
     shutil.copytree(pristine_demo(), dest)
     return dest
@@ -239,6 +243,16 @@ def test_the_report_pages_show_the_services_numbers(
     content = text(client.get("/content").text)
     assert expected["utilization"] in content
     assert "Retire list" in content
+    retire = re.search(
+        r'(?s)<section[^>]*aria-labelledby="retire-h".*?</section>', client.get("/content").text
+    )
+    assert retire is not None
+    assert "end_user" not in retire.group(0) and "economic_buyer" not in retire.group(0)  # labels, not ids
+    assert not re.search(r"\(v\d+\) \(v\d+\)", content)  # a title's version is said once
+    with ws_of_demo().ledger(read_only=True) as ledger:
+        titles = [t for (t,) in ledger.con.execute("SELECT title FROM content_assets").fetchall()]
+    assert len(set(titles)) == len(titles)
+    assert not any(re.search(r"\(v\d+\) \(v", t) for t in titles)
     assert "gap" in content
     assert expected["campaign_actual"] in text(client.get("/campaigns").text)
     diagnostic = text(client.get("/diagnostic").text)
@@ -258,6 +272,16 @@ def test_the_lead_page_explains_the_score(browsers: dict[str, TestClient]) -> No
         assert d["label"] in page
     assert "First touch" in page and "deadline" in page
     assert "Sam Okafor" in page  # the owner
+    # the handoff says whom the lead went to (a routing rule assigned it, not sam)
+    assert "assigned to Sam Okafor on" in page and "assigned by" not in page
+    # a driver's count is of the last 30 days, and says so (intent points outlast it)
+    assert "Signals" not in page
+    for d in found.drivers:
+        if d.get("count") is not None:
+            n = int(d["count"])
+            assert (
+                f"{n} signal" if n else "no signal"
+            ) + f"{'s' if n > 1 else ''} in the last 30 days" in page
     assert "Evaluation (MQL)" in page  # the stage timeline, by the spec's names
 
 
@@ -281,6 +305,34 @@ def test_filters_narrow_the_numbers_and_follow_every_link(
     assert "'yesterday' is not a date" in text(bad.text)
 
 
+def test_summary_numbers_read_like_their_rows(browsers: dict[str, TestClient]) -> None:
+    client = browsers["revops"]
+    for query in ({"segment": "galactic"}, {"team": "sdr_na"}):
+        page = client.get("/", params=query).text
+        tile = re.search(
+            r'(?s)<a class="kpi [^"]*" href="#scorecard">\s*<span class="label">Pipeline coverage.*?</a>',
+            page,
+        )
+        assert tile is not None, query
+        assert "0.00x" not in text(tile.group(0)), query
+        assert "no data" in text(tile.group(0)), query
+    pipeline = text(client.get("/pipeline").text)
+    assert "not owned" not in pipeline  # the flag counts a missing owner *or* a missing dated next action
+    assert re.search(r"Stalled deals \d+ \d+ without an owner and a dated next action", pipeline)
+
+
+def test_an_empty_range_says_so(browsers: dict[str, TestClient]) -> None:
+    page = browsers["revops"].get("/", params={"from": "2030-01-01", "to": "2030-12-31"})
+    assert page.status_code == 200
+    for card in ("funnel", "tiers"):
+        shown = re.search(rf'(?s)<section class="card [^"]*" id="{card}".*?</section>', page.text)
+        assert shown is not None, card
+        said = text(shown.group(0))
+        assert "Nothing in this range" in said, card
+        assert "2030-01-01 to 2030-12-31" in said, card
+        assert "n/a–n/a" not in said and "<th" not in shown.group(0), card  # no table of headers only
+
+
 def test_report_errors_are_pages_not_crashes(browsers: dict[str, TestClient]) -> None:
     client = browsers["viewer"]
     unknown = client.get("/reports/funel")
@@ -288,8 +340,28 @@ def test_report_errors_are_pages_not_crashes(browsers: dict[str, TestClient]) ->
     assert "funnel" in text(unknown.text)
     bad_option = client.get("/reports/funnel", params={"by": "colour"})
     assert bad_option.status_code == 400
-    assert "unknown dimension" in text(bad_option.text)
+    assert "By: unknown dimension" in text(bad_option.text)
+    # not a dead end: back to the report, the other options and the filters kept, the bad one dropped
+    two = client.get(
+        "/reports/funnel", params={"by": "colour", "horizon_days": "30", "segment": "mid_market"}
+    )
+    assert two.status_code == 400
+    assert (
+        'href="/reports/funnel?segment=mid_market&amp;horizon_days=30">Back to the report without by'
+        in two.text
+    )
+    assert client.get("/reports/funnel?segment=mid_market&horizon_days=30").status_code == 200
+    # the dashboard has no leads list of its own: /leads goes to the queue, not to the API's JSON
+    for path in ("/leads", "/leads/"):
+        index = client.get(path, follow_redirects=False)
+        assert index.status_code == 303 and index.headers["location"] == "/queue", path
+        assert client.get(path).headers["content-type"].startswith("text/html")
+    assert "--by" not in text(bad_option.text)
     assert client.get("/leads/con-999999").status_code == 404
+    gone = client.get("/leads/nobody")
+    assert gone.status_code == 404
+    assert "open the lead from a queue" in text(gone.text)
+    assert "accord leads" not in text(gone.text) and "/api/" not in text(gone.text)
     assert client.get("/reports/funnel", params={"by": "source"}).status_code == 200
 
 
@@ -329,6 +401,22 @@ def test_forms_follow_the_role_and_the_owner(browsers: dict[str, TestClient]) ->
     assert forms(browsers["rep_lee"].get("/leads/con-000056").text) == set()
 
 
+def test_a_lead_page_links_only_to_queues_its_reader_may_open(browsers: dict[str, TestClient]) -> None:
+    ws = service.locate(pristine_demo())
+    toms = service.owner_queue(ws, "tom", now=AS_OF)[0].contact_id  # sdr_emea: not marco's team
+    for role, lead in (("rep_lee", "con-000056"), ("rep", "con-000056"), ("sales_manager", "con-000056"),
+                       ("sales_manager", toms), ("rep", toms), ("viewer", toms)):  # fmt: skip
+        client = browsers[role]
+        page = client.get(f"/leads/{lead}").text
+        links = set(re.findall(r'href="(/queue[^"]*)"', page))
+        assert links, (role, lead)  # a way back to a queue is always there
+        for link in links:
+            assert client.get(html.unescape(link)).status_code == 200, (role, lead, link)
+    # the owner is still named, as text, where their queue is closed to the reader
+    assert "Tom Fletcher" in text(browsers["rep"].get(f"/leads/{toms}").text)
+    assert 'href="/queue/tom"' in browsers["viewer"].get(f"/leads/{toms}").text
+
+
 def test_a_role_that_only_reads_is_refused_on_submit(browsers: dict[str, TestClient], app_root: Path) -> None:
     before = service.owner_queue(service.locate(pristine_demo()), "sam", now=AS_OF)
     for role in ("viewer", "marketing", "revops"):
@@ -356,12 +444,19 @@ def test_domain_refusals_come_back_as_messages(browsers: dict[str, TestClient]) 
     assert page.status_code == 200
     said = text(page.text)
     assert "Not done:" in said
-    assert "lee cannot accept con-000261: only ana (the owner) or marco (their manager) can" in said
+    # one sentence with people's names, not ids glued to the hint
+    assert "Only Ana Souza, its owner, or Marco Bianchi, their manager, can accept con-000261." in said
+    assert "ask Ana Souza" in said
     ana = browsers["rep_ana"]
     unknown = text(ana.post("/leads/con-000261/disposition", data={"kind": "reject", "reason": "nope"}).text)
     assert "unknown reason code 'nope'" in unknown
     missing = text(ana.post("/leads/con-000261/disposition", data={"kind": "reject"}).text)
     assert "a rejection needs a reason code" in missing
+    assert "choose a reason: Not our ideal customer" in missing
+    no_day = text(ana.post("/leads/con-000078/disposition", data={"kind": "recycle"}).text)
+    assert "pick the day the lead comes back" in no_day
+    for said in (missing, no_day):
+        assert "--" not in said and "accord " not in said  # the dashboard's words, not the CLI's
     past = text(
         ana.post("/leads/con-000078/disposition", data={"kind": "recycle", "recycle_on": "2026-01-01"}).text
     )
@@ -416,6 +511,12 @@ def test_a_manager_accepts_for_his_rep(browsers: dict[str, TestClient], expected
     assert "accept" not in forms(lead.group(0))  # once per assignment: the accept form is gone
     accepted, rejected = expected["accepted"] + 1, expected["rejected"] + 1
     assert f"{accepted} accepted, {rejected} rejected" in text(marco.get("/").text)
+    # the summary reads the same state as the cards: one "accepted" per accepted pill
+    for path in ("/queue/lee", "/queue/sam"):
+        queue = marco.get(path).text
+        stat = re.search(r'<span class="v">(\d+)</span><span class="k">accepted</span>', queue)
+        assert stat is not None
+        assert int(stat.group(1)) == queue.count('<span class="status accepted">accepted</span>'), path
 
 
 def test_a_recycle_and_a_touch(browsers: dict[str, TestClient]) -> None:

@@ -198,3 +198,39 @@ def test_a_viewer_signs_in_by_link_and_only_reads(
     page.wait_for_url("**/login?next=*")
     assert w.errors == []
     w.context.close()
+
+
+LABEL_BOXES = """() => [...document.querySelectorAll('#sla svg.chart-speed text.t-strong')]
+  .map(t => { const r = t.getBoundingClientRect();
+              return [t.textContent, r.left, r.right, r.top, r.bottom]; })"""
+
+
+def test_the_layout_keeps_text_readable_at_both_widths(
+    server: tuple[str, dict[str, str], Path], browser: Any
+) -> None:
+    """Charts keep their text at reading size on a phone (scrolling in their card), a rep sees a
+    driver's points, the speed-to-lead labels never overlap, and a long role badge leaves the
+    navigation on one line."""
+    base, keys, _root = server
+    for width, role in ((390, "rep"), (1280, "sales_manager")):
+        w = Watched(browser, viewport={"width": width, "height": 900})
+        page = w.page
+        page.goto(f"{base}/login?key={keys[role]}")
+        page.wait_for_url(base + "/")
+        tops = page.evaluate("() => [...document.querySelectorAll('.nav a')].map(a => a.offsetTop)")
+        assert len(set(tops)) == 1, (width, tops)  # one line (on a phone it scrolls sideways)
+        labels = page.evaluate(LABEL_BOXES)
+        assert len(labels) == 2, labels
+        (_, l1, r1, t1, b1), (_, l2, r2, t2, b2) = labels
+        assert r1 <= l2 or r2 <= l1 or b1 <= t2 or b2 <= t1, (width, labels)
+        for path in ("/", "/campaigns", "/leads/con-000056"):
+            page.goto(base + path)
+            smallest = page.evaluate(
+                "() => Math.min(...[...document.querySelectorAll('svg.chart text')]"
+                ".map(t => t.getBoundingClientRect().height).filter(h => h > 0))"
+            )
+            assert smallest >= 11, (width, path, smallest)  # 13px text, not shrunk to a few pixels
+        points = page.locator("#drivers + .table-wrap th", has_text="Points").bounding_box()
+        assert points is not None and points["x"] + points["width"] <= width, (width, points)
+        assert w.errors == []
+        w.context.close()

@@ -286,6 +286,14 @@ def test_alerts_through_the_api_and_the_dashboard(ws: service.Workspace) -> None
         page = browser.get("/alerts").text
         stall = next(a["alert_id"] for a in listed if a["rule"] == "structural_stall")
         assert f'value="{stall}"' in page and "Acknowledge" in page
+        # the form is drawn only for whoever the service would accept: not a viewer, not a rep
+        for who in ("sam", "grace"):
+            other = TestClient(client.app)
+            other.post("/login", data={"key": keys[who], "next": "/"}, follow_redirects=False)
+            theirs = other.get("/alerts").text
+            assert f'data-alert="{stall}"' in theirs, who  # the alert is listed
+            assert 'data-action="ack"' not in theirs, who
+            assert "acknowledges it" in " ".join(theirs.split()), who
         answer = browser.post("/alerts/ack", data={"alert_id": stall, "note": "on the post-mortem agenda"},
                               follow_redirects=False)  # fmt: skip
         assert answer.status_code == 303

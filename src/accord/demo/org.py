@@ -150,8 +150,10 @@ def library(ctx: Ctx, n_assets: int = 40) -> Library:
             role=role.replace("_", " "),
             industry=industries[int(rng.integers(len(industries)))].replace("_", " "),
         )
-        while title in seen:
-            title += " (v2)"
+        base, version = title, 1
+        while title in seen:  # the next version of the same title, never a suffix piled on a suffix
+            version += 1
+            title = f"{base} (v{version})"
         seen.add(title)
         cid = f"ast-{k + 1:03d}"
         ids.append(cid)

@@ -26,7 +26,7 @@ from accord.service.handoffs import disposition, owner_queue, run_tick, sla
 from accord.service.hosted import HostedWorkspace, hold
 from accord.service.ingest import IngestResult, ingest
 from accord.service.keys import KeyInfo, audit, create_key, has_admin_key, list_keys, revoke_key
-from accord.service.plays import acknowledge_alert, handoff_context, list_alerts
+from accord.service.plays import acknowledge_alert, handoff_context, list_alerts, may_acknowledge_alert
 from accord.service.records import account_view, contact_view, dispose, opportunity_view, touch
 from accord.service.reports import check_filters, report, review
 from accord.service.workspace import (
@@ -87,6 +87,7 @@ __all__ = [
     "list_keys",
     "list_proposals",
     "locate",
+    "may_acknowledge_alert",
     "may_read_queue",
     "opportunity_view",
     "owner_queue",

@@ -31,6 +31,14 @@ def list_alerts(ws: Workspace, *, open_only: bool = False, now: datetime | None 
         return alerts(ledger, open_only=open_only, as_of=None if now is None else _moment(now))
 
 
+def may_acknowledge_alert(ws: Workspace, person: str, owner: str) -> bool:
+    """Whether ``acknowledge_alert`` would accept ``person`` on an alert of ``owner`` (roles aside), so
+    an adapter offers the form only to those it would not refuse."""
+    from accord.watch.alerts import may_acknowledge
+
+    return may_acknowledge(ws.spec, person, owner)
+
+
 def acknowledge_alert(
     ws: Workspace, alert_id: str, by: str, note: str, *, now: datetime | None = None
 ) -> Any:

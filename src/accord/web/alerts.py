@@ -32,13 +32,15 @@ templates.env.globals["open_alert_count"] = open_alert_count
 def alerts_page(request: Request, all: bool = False) -> Response:
     def build(ctx: Ctx) -> Response:
         zone = ctx.zone
+        people = ctx.ws.spec.people
         rows: list[dict[str, Any]] = []
         for a in service.list_alerts(ctx.ws, open_only=not all):
             rows.append(
                 {
                     "id": a.alert_id,
                     "message": a.message,
-                    "owner": a.owner,
+                    "owner": people[a.owner].name if a.owner in people else a.owner,
+                    "may_ack": a.open and may_acknowledge(ctx, a.owner),
                     "fired": when(a.at, zone),
                     "open": a.open,
                     "by": a.acknowledged_by,
@@ -51,6 +53,14 @@ def alerts_page(request: Request, all: bool = False) -> Response:
         )
 
     return _page(request, "/alerts", build)
+
+
+def may_acknowledge(ctx: Ctx, owner: str) -> bool:
+    """The form is drawn only where the post would be accepted: a viewer key only reads, and the service
+    accepts the owner, their managers and the leaders."""
+    if ctx.who.role.value == "viewer":
+        return False
+    return service.may_acknowledge_alert(ctx.ws, ctx.who.person, owner)
 
 
 @router.post("/alerts/ack")

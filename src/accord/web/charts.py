@@ -43,7 +43,7 @@ class FunnelStep:
 def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float = 660) -> Markup:
     """Centred horizontal bars, one per stage, with the conversion and velocity to the next between them."""
     label_w = label_width([s.label for s in steps], 90, 180)
-    side_w = 196.0
+    side_w = 216.0  # "median 39.0 d · CI 12%–21%" at the stylesheet's 13px, inside the box that may scroll
     plot_x, plot_w = label_w, width - label_w - side_w
     bar_h, gap = 30.0, 26.0
     top = max((s.count for s in steps), default=0) or 1
@@ -247,6 +247,11 @@ class Bucket:
     tone: str
 
 
+MARKER_CHAR = 8.2
+"""Glyph width of a marker label: bold, mostly digits, at the stylesheet's 13px (which wins over the
+label's own font-size attribute), a little wide so two labels never touch."""
+
+
 def speed(
     buckets: Sequence[Bucket],
     markers: Sequence[tuple[str, float | None]],
@@ -287,23 +292,31 @@ def speed(
         last_x = tx
         label = f"{t} min" if t < 60 else f"{t // 60} h"
         body.append(f'<path d="M{num(tx)} {num(axis_y)} v5" class="axis"/>')
-        body.append(text_at(tx, axis_y + 17, label, anchor="middle", cls="t-muted", size=11))
+        half = len(label) * CHAR / 2
+        edge = "start" if tx - half < 0 else "end" if tx + half > width else None
+        body.append(text_at(tx, axis_y + 17, label, anchor=edge or "middle", cls="t-muted", size=11))
     if target_minutes:
         tx = x(target_minutes)
         body.append(f'<path d="M{num(tx)} {num(band_top - 4)} V{num(axis_y)}" class="ref-line"/>')
-    placed: list[float] = []
+    placed: list[tuple[int, float, float]] = []  # (line, left, right) of each label drawn
     for name, minutes in markers:
         if minutes is None:
             continue
         mx = x(minutes)
-        line = 1 if any(abs(mx - p) < 110 for p in placed) else 0
-        placed.append(mx)
+        text = f"{name} {minutes:,.1f} min"
+        # the label's own extent (bold text), not its marker's position: an end-anchored label
+        # reaches as far left as a centred one next to it, which is how "p50 29.4 mip90" came about
+        wide = len(text) * MARKER_CHAR
+        anchor = "end" if mx + wide / 2 > width - 2 else "start" if mx - wide / 2 < 2 else "middle"
+        x0 = mx - wide if anchor == "end" else mx if anchor == "start" else mx - wide / 2
+        line = 0
+        while any(ln == line and x0 < x1 + 8 and x_0 < x0 + wide + 8 for ln, x_0, x1 in placed):
+            line += 1
+        placed.append((line, x0, x0 + wide))
         ty = 14 + 14 * line
         body.append(f'<path d="M{num(mx - 6)} {num(band_top - 8)} h12 l-6 8 z" class="marker"/>')
         if line:
             body.append(f'<path d="M{num(mx)} {num(ty + 3)} V{num(band_top - 8)}" class="stroke-muted"/>')
-        anchor = "end" if mx > width - 70 else "start" if mx < 70 else "middle"
-        text = f"{name} {minutes:,.1f} min"
         body.append(text_at(mx, ty, text, anchor=anchor, cls="t-strong", size=12, weight="600"))
         described.append(f"{name} {minutes:,.1f} business minutes")
     bar_y, bar_h = axis_y + 30, 22.0

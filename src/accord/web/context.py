@@ -28,7 +28,7 @@ from accord.api.permissions import Principal
 from accord.api.problems import Problem, status_of
 from accord.errors import AccordError
 from accord.reports.base import Filters
-from accord.web import charts, dashboard
+from accord.web import charts, dashboard, wording
 from accord.web.query import PageQuery, parse
 from accord.web.tables import status_class, when
 
@@ -114,7 +114,7 @@ class Ctx:
             "now_text": when(self.now, self.zone),
             "show_filters": True,
             "keep": [],
-            "flash": self.flash,
+            "flash": self._flash_in_words(),
             "asset_version": ASSET_VERSION,
             "filter_note": None,
         }
@@ -127,12 +127,21 @@ class Ctx:
             response.delete_cookie(FLASH, path="/")
         return response
 
-    def fail(self, exc: AccordError | Problem, *, section: str = "") -> Response:
+    def _flash_in_words(self) -> dict[str, str] | None:
+        if not self.flash or self.flash.get("kind") != "error":
+            return self.flash
+        text, hint = wording.for_page(self.flash.get("text", ""), self.flash.get("hint"), self.ws.spec)
+        return {**self.flash, "text": text} | ({"hint": hint} if hint else {})
+
+    def fail(
+        self, exc: AccordError | Problem, *, section: str = "", back: tuple[str, str] | None = None
+    ) -> Response:
         """A refusal or a user mistake as a page with its status; never a stack trace."""
         if isinstance(exc, Problem):
             code, message, hint = exc.status, exc.detail, exc.hint
         else:
             code, message, hint = status_of(exc), exc.message, exc.hint
+        message, hint = wording.for_page(message, hint, self.ws.spec)
         return self.render(
             "error.html",
             title="Not available" if code in (403, 404) else "Cannot show this page",
@@ -142,6 +151,7 @@ class Ctx:
             message=message,
             hint=hint,
             show_filters=False,
+            back=back,
         )
 
 

@@ -108,10 +108,28 @@ def _value_text(value: Any, unit: str) -> str:
     return f"{100 * value:.1f}%" if unit == "share" else f"{value:.2f}x"
 
 
+def _no_deals(score: Report) -> bool:
+    """No opportunity, open or closed, falls under the filters: coverage is then 0 over the remaining
+    target by arithmetic, but "0.00x below target" would read as a measured shortfall of a slice that
+    holds no pipeline at all (an SDR team, an unknown segment), so the pages say "no data" instead."""
+    open_deals = sum(int(r["deals"] or 0) for r in score.section("coverage").records())
+    win = {r[0]: r for r in score.section("scorecard").rows}.get("Win rate (by entry state below)")
+    return open_deals == 0 and (win is None or win[2] is None)
+
+
+def _scorecard_rows(score: Report) -> list[list[Any]]:
+    """The scorecard's rows, with coverage read as no data when no deal falls under the filters."""
+    rows = [list(r) for r in score.section("scorecard").rows]
+    if _no_deals(score):
+        for r in rows:
+            if r[0] == "Pipeline coverage":
+                r[2], r[4], r[6] = None, "no data", "no open or closed deal under these filters"
+    return rows
+
+
 def _kpis(score: Report, speed: dict[str, Any], first_touch_target: float | None) -> list[Kpi]:
-    head = score.section("scorecard")
     out: list[Kpi] = []
-    rows = {r[0]: r for r in head.rows}
+    rows = {r[0]: r for r in _scorecard_rows(score)}
     for name, label in SCORECARD_TILES.items():
         row = rows.get(name)
         if row is None:
@@ -206,7 +224,7 @@ def _coverage(ws: service.Workspace, score: Report) -> tuple[Markup, TableView, 
     names = {s.id: s.name for s in ws.spec.pipeline.stages} if ws.spec.pipeline else {}
     records = section.records()
     remaining = next((r["amount"] / r["coverage"] for r in records if r["coverage"]), None)
-    head = {r[0]: r for r in score.section("scorecard").rows}.get("Pipeline coverage")
+    head = {r[0]: r for r in _scorecard_rows(score)}.get("Pipeline coverage")
     target = head[3] if head else None
     value = head[2] if head else None
     currency = score.currency
@@ -283,7 +301,7 @@ def build(ws: service.Workspace, filters: Filters) -> DashboardView:
             r[4],
             r[6],
         )
-        for r in head.rows
+        for r in _scorecard_rows(score)
     ]
     sla_rows = []
     for line in sla.lines:

@@ -18,7 +18,8 @@ from markupsafe import Markup
 
 from accord import service
 from accord.api.permissions import Action, Principal
-from accord.service.access import manager_of, team_of_manager
+from accord.errors import AccordError
+from accord.service.access import manager_of, may_read_queue, team_of_manager
 from accord.service.records import contact_view
 from accord.web import charts
 from accord.web.tables import instant, relative, span, when
@@ -63,14 +64,30 @@ def rights(ws: service.Workspace, who: Principal, owner: str | None, latest: str
         return Rights(False, False, f"Your role ({who.role.value}) reads only.")
     if owner is None:
         return Rights(False, False, "No owner yet: the lead is assigned when it becomes an MQL.")
-    if who.person not in (owner, manager_of(ws, owner)):
-        return Rights(False, False, f"Only {owner} (the owner) or their manager can act on this lead.")
+    manager = manager_of(ws, owner)
+    if who.person not in (owner, manager):
+        people = ws.spec.people
+        owner_name = people[owner].name if owner in people else owner
+        boss = (
+            f" or {people[manager].name if manager in people else manager}, their manager," if manager else ""
+        )
+        return Rights(False, False, f"Only {owner_name}, its owner,{boss} can act on this lead.")
     once = latest in (None, "assigned")
     return Rights(
         may_d and once,
         may_t,
         None if once else f"Already {latest}: a lead is dispositioned once per assignment.",
     )
+
+
+def may_open_queue(ws: service.Workspace, who: Principal, owner: str) -> bool:
+    """Whether ``/queue/{owner}`` would open for this person: a link is drawn only where it leads to the
+    page, never to a 403 (the queue page asks the same rule)."""
+    try:
+        may_read_queue(ws, who.person, who.role.value, owner)
+    except AccordError:
+        return False
+    return True
 
 
 def _field(c: Any, key: str) -> Any:
@@ -121,6 +138,22 @@ class DriverView:
     last: str | None
     detail: str | None
 
+    @property
+    def signals(self) -> str | None:
+        """The count is of events in the last 30 days, while intent points decay over a longer
+        half-life: a bare "0" beside positive points reads as a contradiction, so the window is named."""
+        parts = []
+        if self.count is not None:
+            n = self.count
+            parts.append(
+                "no signal in the last 30 days"
+                if n == 0
+                else f"{n} signal{'s' if n != 1 else ''} in the last 30 days"
+            )
+        if self.last:
+            parts.append(f"last seen {self.last}")
+        return " · ".join(parts) or None
+
 
 @dataclass
 class LeadView:
@@ -147,12 +180,24 @@ class LeadView:
     latest: str | None
     rights: Rights
     derived_as_of: str
+    owner_queue_open: bool
     stale: bool
     status: str | None = None
     reason_codes: list[tuple[str, str]] = field(default_factory=list)
     next_step: str | None = None
     talk_track: str | None = None
     content_engaged: list[str] = field(default_factory=list)
+
+
+def handoff_words(handoff: dict[str, Any], people: Any, zone: str) -> str:
+    """The latest handoff as a rep reads it. An assignment's actor is the person it went *to* (routing
+    rules assign, not a person), so it never reads "assigned by"; a disposition's actor is who made it."""
+    actor = handoff.get("by")
+    name = people[actor].name if actor in people else actor
+    at = when(handoff["at"], zone)
+    if handoff["type"] == "assigned":
+        return f"assigned to {name} on {at}" if name else f"assigned on {at}"
+    return f"{handoff['type']} by {name} on {at}" if name else f"{handoff['type']} on {at}"
 
 
 def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) -> LeadView:
@@ -197,7 +242,7 @@ def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) 
     latest = handoff["type"] if handoff else None
     handoff_text = None
     if handoff:
-        handoff_text = f"{handoff['type']} by {handoff['by']} on {when(handoff['at'], zone)}"
+        handoff_text = handoff_words(handoff, spec.people, zone)
     clocks = [_clock(ws, c, now, zone) for c in data["clocks"]]
     open_states = [c.status for c in clocks if c.status in OPEN_STATES and c.stopped is None]
     name = " ".join(x for x in (contact.get("first_name"), contact.get("last_name")) if x) or contact_id
@@ -237,6 +282,7 @@ def lead(ws: service.Workspace, contact_id: str, who: Principal, now: datetime) 
         latest=latest,
         rights=rights(ws, who, owner, latest),
         derived_as_of=when(data["derived"]["as_of"], zone),
+        owner_queue_open=owner is not None and may_open_queue(ws, who, owner),
         stale=bool(data["derived"].get("stale")),
         status=worst(open_states) or ("accepted" if latest == "accepted" else None),
         reason_codes=[(r.id, r.label) for r in spec.reason_codes],
@@ -315,8 +361,10 @@ def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> Q
         clocks = [_clock(ws, c, now, zone) for c in item.clocks]
         live = [c for c in clocks if c.status in OPEN_STATES and c.stopped is None]
         status = worst([c.status for c in live]) or ("accepted" if item.latest == "accepted" else "none")
-        if status in counts:
+        if status in OPEN_STATES:
             counts[status] += 1
+        # counted like the card's pill (the latest disposition), even while a later clock still runs
+        counts["accepted"] += item.latest == "accepted"
         deadline = item.next_deadline
         leads.append(
             QueueLead(

@@ -85,7 +85,9 @@ def pipeline(ws: service.Workspace, filters: Filters) -> tuple[list[tuple[str, s
         ("Net change this week", fmt(net[2], "money", money) if net else "n/a",
          f"{net[1]:+d} deals" if net else ""),
         ("Deals over threshold", str(len(over)), f"{flagged} with a flag to clear"),
-        ("Stalled deals", str(len(stalled)), f"{sum(1 for r in stalled if not r[-1])} not owned"),
+        # the flag is "an owner and a dated next action, not overdue": most miss the date, not the owner
+        ("Stalled deals", str(len(stalled)),
+         f"{sum(1 for r in stalled if not r[-1])} without an owner and a dated next action"),
     ]  # fmt: skip
     return strip, tables(ws, report)
 
@@ -112,8 +114,9 @@ def content(
     rows = [(stages.get(r[0], r[0]), [int(n) for n in r[1:-1]], int(r[-1])) for r in section.rows]
     matrix = Matrix(section.title, roles, rows, list(section.flags), list(section.notes))
     active = report.section("active_deals").rows[0]
+    retire_section = report.section("retire")
     retire = named(
-        ws, "retire", table(report.section("retire"), report.currency), ["content_id", "title", "stage"]
+        ws, "retire", table(retire_section, report.currency), [c.key for c in retire_section.columns]
     )
     per_asset = report.section("utilization")
     utilization = named(

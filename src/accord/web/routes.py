@@ -13,6 +13,7 @@ SameSite=Strict, which also keeps other sites from posting these forms with it.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -73,6 +74,17 @@ def _action_defaults(ctx: Ctx) -> dict[str, Any]:
         "recycle_min": (today + timedelta(days=1)).isoformat(),
         "recycle_default": (today + timedelta(days=30)).isoformat(),
     }
+
+
+@router.get("/leads", response_class=HTMLResponse)
+@router.get("/leads/", response_class=HTMLResponse)
+def leads_index(request: Request) -> Response:
+    """The dashboard lists leads per owner, by urgency (the queue); ``/leads`` leads there rather than
+    to the API's JSON 404 for an empty lead id."""
+    begun = _begin(request)
+    if not isinstance(begun, Ctx):
+        return begun
+    return RedirectResponse(begun.q.link("/queue"), status_code=303)
 
 
 @router.get("/leads/{contact_id}", response_class=HTMLResponse)
@@ -340,8 +352,11 @@ def report_page(request: Request, name: str) -> Response:
         if name not in REPORTS:
             raise AccordError(f"no report named '{name}'", hint="reports: " + ", ".join(sorted(REPORTS)))
         params = {k: v for k, v in request.query_params.items() if k not in KEYS}
-        options, shown = pages.report_options(name, params)
-        report = service.report(ctx.ws, name, ctx.q.filters, **options)
+        try:
+            options, shown = pages.report_options(name, params)
+            report = service.report(ctx.ws, name, ctx.q.filters, **options)
+        except AccordError as exc:
+            return _bad_option(ctx, name, params, exc)
         keep = [(k, v) for k, v in shown if v]  # the page's own names, so the filter form re-sends them
         return ctx.render(
             "report.html",
@@ -357,6 +372,19 @@ def report_page(request: Request, name: str) -> Response:
         )
 
     return _page(request, "/reports", build)
+
+
+def _bad_option(ctx: Ctx, name: str, params: dict[str, str], exc: AccordError) -> Response:
+    """A report refused for one of its options: the error page links back to the report without that
+    option (every option when the message does not name one), so the reader is not left stranded."""
+    takes = set(REPORTS[name].options)
+    named = re.match(r"^-{0,2}([a-z_-]+):", exc.message)
+    bad = named.group(1).replace("-", "_") if named else None
+    bad = bad if bad in takes else None
+    keep = {k: v for k, v in params.items() if bad is not None and k in takes and k != bad}
+    back = ctx.q.link(f"/reports/{quote(name, safe='')}", **keep)
+    text = f"Back to the report without {bad}" if bad else "Back to the report without its options"
+    return ctx.fail(exc, section="/reports", back=(back, text))
 
 
 # ---- signing in and out ----------------------------------------------------------------------------

@@ -49,9 +49,12 @@ def rect(x: float, y: float, w: float, h: float, cls: str, rx: float = 0) -> str
 
 
 def figure(width: float, height: float, title: str, desc: str, body: list[str], cls: str = "") -> Markup:
+    """The chart's own size rides along as width and height: the stylesheet scales it to its card, and on
+    a narrow screen lets it keep that size (readable text) inside a ``.chart-box`` that scrolls."""
     key = ident("chart")
     return Markup(
         f'<svg class="{escape(("chart " + cls).strip())}" viewBox="0 0 {num(width)} {num(height)}" '
+        f'width="{num(width)}" height="{num(height)}" '
         f'role="img" aria-labelledby="{key}-t {key}-d" xmlns="http://www.w3.org/2000/svg" '
         f'preserveAspectRatio="xMinYMin meet">'
         f'<title id="{key}-t">{escape(title)}</title><desc id="{key}-d">{escape(desc)}</desc>'
