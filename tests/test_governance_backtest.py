@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from accord import service
 from accord.cli.main import app
+from accord.governance import changelog as changelog_module
 from accord.governance.figures import measure
 from accord.handoffs.tick import append
 from accord.spec.load import spec_hash
@@ -139,8 +140,14 @@ def test_raising_the_mql_threshold_on_the_demo_world(
             [t0, t0],
         ).fetchall()[0][0]
     assert mql["actual"] == round(entered / (30 / 7), 2)
+    measured = set(changelog_module._MEASURED)
     md = cli.invoke(app, ["changelog", "--format", "md", "--now", DEMO_AS_OF, *w])
     assert md.exit_code == 0 and "proposal p1, approved by dana, omar" in md.output
+    assert set(changelog_module._MEASURED) == measured  # the same derive: measured once, read twice
+    assert cli.invoke(app, ["derive", "--as-of", DEMO_AS_OF, *w]).exit_code == 0
+    again = cli.invoke(app, ["changelog", "--format", "json", "--now", DEMO_AS_OF, *w])
+    assert json.loads(again.output)["entries"][-1]["checks"] == checks  # a new derive: measured again
+    assert len(set(changelog_module._MEASURED) - measured) == 2
     assert "tiers[Tier 1].when: intent >= 25 -> 40" in md.output and "| measured |" in md.output
 
 
