@@ -29,6 +29,7 @@ from accord.api import deps
 from accord.api.permissions import Action
 from accord.api.problems import Problem
 from accord.errors import AccordError
+from accord.reports.params import public
 from accord.reports.registry import REPORTS
 from accord.web import leads, pages
 from accord.web.context import (
@@ -381,7 +382,8 @@ def _bad_option(ctx: Ctx, name: str, params: dict[str, str], exc: AccordError) -
     named = re.match(r"^-{0,2}([a-z_-]+):", exc.message)
     bad = named.group(1).replace("-", "_") if named else None
     bad = bad if bad in takes else None
-    keep = {k: v for k, v in params.items() if bad is not None and k in takes and k != bad}
+    # an old spelling (horizon_days) is the option it stands for (horizon)
+    keep = {k: v for k, v in params.items() if bad is not None and public(k) in takes and public(k) != bad}
     back = ctx.q.link(f"/reports/{quote(name, safe='')}", **keep)
     text = f"Back to the report without {bad}" if bad else "Back to the report without its options"
     return ctx.fail(exc, section="/reports", back=(back, text))
