@@ -76,6 +76,11 @@ def test_leads_lists_the_tier_1_queue_by_score(demo: Path) -> None:
     assert rows[0]["contact_id"] in result.output
     bad = CliRunner().invoke(app, ["leads", "--tier", "Tier 9", "-w", str(demo)])
     assert bad.exit_code == 2 and "no tier 'Tier 9'" in bad.output
+    # an owner nobody has is a typo, not an empty queue (`queue` already said so)
+    typo = CliRunner().invoke(app, ["leads", "--owner", "samm", "-w", str(demo)])
+    assert typo.exit_code == 2 and "no owner 'samm'" in typo.output and "'sam'" in typo.output
+    owned = CliRunner().invoke(app, ["leads", "--owner", "sam", "-w", str(demo)])
+    assert owned.exit_code == 0, owned.output
 
 
 def test_explain_reads_like_something_to_act_on(demo: Path) -> None:

@@ -344,6 +344,16 @@ def leads(
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     with ws.ledger(read_only=True) as ledger:
         run = _require_derived(ledger)
+        if owner is not None and owner not in spec.people:
+            # an owner from the CRM need not be one of the spec's people; a typo is neither
+            known = [r[0] for r in ledger.con.execute(
+                "SELECT DISTINCT owner_id FROM contacts WHERE owner_id IS NOT NULL").fetchall()]  # fmt: skip
+            if owner not in known:
+                close = suggest(owner, [*spec.people, *known])
+                raise WorkspaceError(
+                    f"no owner '{owner}' in the agreement or on any contact",
+                    hint=f"did you mean '{close}'?" if close else "owners are the spec's people",
+                )
         rows = _rows(
             ledger.con.execute(
                 f"SELECT l.contact_id, trim(concat_ws(' ', c.first_name, c.last_name)) AS name, c.title, "
