@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accord import service
-from accord.errors import ImportFileError, LedgerError
+from accord.errors import AccordError, ImportFileError, LedgerError
 from accord.ledger.importer import ImportReport, ImportRequest
 from accord.ledger.schema import SCHEMA_VERSION, TABLES
 from accord.ledger.store import Ledger, connect
@@ -339,6 +339,31 @@ def test_saved_mapping_from_the_spec(workspace: service.Workspace, tmp_path: Pat
     )
     assert report.imported == 1
     assert rows(workspace, "SELECT contact_id, title, source FROM contacts") == [("101", "CTO", "hubspot")]
+
+
+def test_a_rejects_file_that_cannot_be_written_stores_nothing(
+    workspace: service.Workspace, tmp_path: Path
+) -> None:
+    """Found after the commit, the refused rows would be lost while the good ones stayed stored."""
+    here = tmp_path / "files"
+    here.mkdir()
+    file = write(here / "events.csv", EVENTS_CSV)
+    blocker = write(here / "blocker", "a file, not a folder")
+    before = fingerprint(workspace)
+    with pytest.raises(AccordError) as under_a_file:
+        do_import(workspace, "events", file, rejects_path=blocker / "r.csv")
+    assert f"--rejects {blocker / 'r.csv'}" in under_a_file.value.message
+    assert "is a file" in under_a_file.value.message
+    with pytest.raises(AccordError) as a_folder:
+        do_import(workspace, "events", file, rejects_path=here)
+    assert f"--rejects {here} is a folder" in a_folder.value.message
+    assert f"{here / 'events.rejects.csv'}" in (a_folder.value.hint or "")
+    assert fingerprint(workspace) == before
+    assert rows(workspace, "SELECT count(*) FROM imports") == [(0,)]
+    assert sorted(p.name for p in here.iterdir()) == ["blocker", "events.csv"]  # no stray .tmp
+    report = do_import(workspace, "events", file, rejects_path=here / "new" / "r.csv")
+    assert report.rejects_file == str(here / "new" / "r.csv") and report.imported == 3
+    assert sorted(p.name for p in (here / "new").iterdir()) == ["r.csv"]
 
 
 @pytest.mark.parametrize("point", ["before_events", "after_events", "after_update", "before_commit"])
