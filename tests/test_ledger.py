@@ -366,6 +366,27 @@ def test_a_rejects_file_that_cannot_be_written_stores_nothing(
     assert sorted(p.name for p in (here / "new").iterdir()) == ["r.csv"]
 
 
+def test_delimiters_and_date_formats_that_cannot_work_are_refused_in_words(
+    workspace: service.Workspace, tmp_path: Path
+) -> None:
+    file = write(tmp_path / "events.csv", EVENTS_CSV)
+    before = fingerprint(workspace)
+    for delimiter in ("||", "", '"'):
+        with pytest.raises(ImportFileError, match=f"--delimiter '{delimiter}' cannot separate columns"):
+            do_import(workspace, "events", file, delimiter=delimiter)
+    with pytest.raises(ImportFileError) as caught:
+        do_import(workspace, "events", file, date_formats=["%Y-%m-%d", "%Q"])
+    assert (
+        caught.value.message
+        == "--date-format '%Q' cannot be read: Unrecognized format for strftime/strptime: %Q"
+    )
+    assert "%d day" in (caught.value.hint or "")
+    assert fingerprint(workspace) == before
+    tabbed = write(tmp_path / "tabbed.txt", EVENTS_CSV.replace(",", "\t"))
+    report = do_import(workspace, "events", tabbed, format="csv", delimiter="\\t")  # as typed in a shell
+    assert report.imported == 3
+
+
 @pytest.mark.parametrize("point", ["before_events", "after_events", "after_update", "before_commit"])
 def test_a_crash_midway_leaves_the_ledger_as_it_was(
     workspace: service.Workspace, tmp_path: Path, point: str

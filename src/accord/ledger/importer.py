@@ -134,7 +134,28 @@ def _resolve(spec: Spec, req: ImportRequest) -> tuple[str, Preset | None, dict[s
     except ValueError as exc:
         raise ImportFileError(str(exc), hint="pass an IANA zone with --timezone") from None
     settings["source"] = req.source or settings["source"] or "import"
+    origin = f"mapping '{req.mapping_name}'" if req.mapping_name else f"preset '{req.preset}'"
+    flag = "--date-format" if req.date_formats else f"{origin}: date format"
+    _check_date_formats(settings["date_formats"], flag)
     return kind, preset, settings
+
+
+def _check_date_formats(formats: list[str], flag: str) -> None:
+    """DuckDB refuses a bad format only when a query first uses it, deep inside staging: ask it here."""
+    con = duckdb.connect()
+    try:
+        for fmt in formats:
+            try:
+                con.execute("SELECT try_strptime('2000-01-01', ?)", [fmt])
+            except duckdb.Error as exc:
+                why = str(exc).split(f"specifier {fmt}: ", 1)[-1]
+                raise ImportFileError(
+                    f"{flag} '{fmt}' cannot be read: {why}",
+                    hint="use strptime codes, e.g. --date-format '%d/%m/%Y %H:%M' "
+                    "(%d day, %m month, %Y year, %H hour, %M minute, %S second, %z offset)",
+                ) from None
+    finally:
+        con.close()
 
 
 def _references(ledger: Ledger) -> dict[str, pa.Table]:
