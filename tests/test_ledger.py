@@ -387,6 +387,21 @@ def test_delimiters_and_date_formats_that_cannot_work_are_refused_in_words(
     assert report.imported == 3
 
 
+def test_empty_cells_are_noted_only_for_rows_stored(workspace: service.Workspace, tmp_path: Path) -> None:
+    """A refused row's empty cell is told as its reason; a note saying it was stored contradicted that."""
+    report = do_import(workspace, "events", write(tmp_path / "events.csv", EVENTS_CSV))
+    assert report.rejected == 3  # rows 4 and 5 are refused for their empty type and subject
+    assert not [n for n in report.notes if "empty in" in n]
+    text = (
+        "event_id,occurred_at,type,contact_id,account_id\nk1,2026-07-01,page_view,c1,\nk2,2026-07-01,,c1,\n"
+    )
+    report = do_import(workspace, "events", write(tmp_path / "k.csv", text))
+    assert report.rejected == 1
+    assert [n for n in report.notes if "empty in" in n] == [
+        "account_id -> account_id: empty in 1 rows (stored as empty)"
+    ]
+
+
 @pytest.mark.parametrize("point", ["before_events", "after_events", "after_update", "before_commit"])
 def test_a_crash_midway_leaves_the_ledger_as_it_was(
     workspace: service.Workspace, tmp_path: Path, point: str
