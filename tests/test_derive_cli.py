@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,24 @@ def test_explain_reads_like_something_to_act_on(demo: Path) -> None:
     assert not info.stale
     missing = CliRunner().invoke(app, ["explain", contact[:-1], "-w", str(demo)])
     assert missing.exit_code == 2 and "did you mean" in missing.output
+
+
+def test_explain_of_a_contact_newer_than_the_derive_says_to_derive(demo: Path, tmp_path: Path) -> None:
+    """The nearest ids to a new one start with the new one itself: "did you mean" offered it back."""
+    root = tmp_path / "ws"
+    shutil.copytree(demo, root)
+    runner = CliRunner()
+    derived = runner.invoke(app, ["derive", "-w", str(root), "--as-of", AS_OF])
+    assert derived.exit_code == 0, derived.output
+    file = tmp_path / "new.csv"
+    file.write_text("contact_id,created_at\ncon-900001,2026-11-01T10:00:00Z\n")
+    assert runner.invoke(app, ["import", "contacts", str(file), "-w", str(root)]).exit_code == 0
+    result = runner.invoke(app, ["explain", "con-900001", "-w", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "contact 'con-900001' is newer than the last derive (as of 2026-11-02 12:00 UTC)" in result.output
+    assert "run `accord derive`" in result.output and "did you mean" not in result.output
+    assert runner.invoke(app, ["derive", "-w", str(root), "--as-of", AS_OF]).exit_code == 0
+    assert runner.invoke(app, ["explain", "con-900001", "-w", str(root)]).exit_code == 0
 
 
 def test_explain_warns_when_the_spec_changed(demo: Path, tmp_path: Path) -> None:

@@ -291,6 +291,25 @@ def _require_derived(ledger: Ledger) -> dict[str, Any]:
     return run
 
 
+def _not_derived_yet(ledger: Ledger, run: dict[str, Any], contact_id: str) -> None:
+    """A contact the ledger holds but the last derive does not: the cure is a derive, not another id
+    (the nearest ids would start with this very one)."""
+    sql = "SELECT updated_at FROM contacts WHERE contact_id = ?"
+    stored = ledger.con.execute(sql, [contact_id]).fetchall()
+    if not stored:
+        return
+    as_of = f"as of {run['as_of'].astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if stored[0][0] is not None and stored[0][0] >= run["started_at"]:
+        raise WorkspaceError(
+            f"contact '{contact_id}' is newer than the last derive ({as_of}): it has no score yet",
+            hint="run `accord derive` to score it, then explain it again",
+        )
+    raise WorkspaceError(
+        f"contact '{contact_id}' is in the ledger but not in the last derive ({as_of})",
+        hint="run `accord derive` to score it, then explain it again",
+    )
+
+
 def explain(ws: Workspace, contact_id: str) -> Explanation:
     """Score, drivers, tier and stage history of one contact from the latest derive."""
     from accord.spec.rules import suggest
@@ -299,6 +318,7 @@ def explain(ws: Workspace, contact_id: str) -> Explanation:
         run = _require_derived(ledger)
         lead = _rows(ledger.con.execute("SELECT * FROM derived_leads WHERE contact_id = ?", [contact_id]))
         if not lead:
+            _not_derived_yet(ledger, run, contact_id)
             near = [
                 r[0]
                 for r in ledger.con.execute(
