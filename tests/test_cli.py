@@ -78,6 +78,35 @@ def test_import_prints_counts_notes_and_rejects(cli: CliRunner, tmp_path: Path) 
     assert bad_preset.exit_code == 2 and "did you mean 'maven-pipeline'" in bad_preset.output
 
 
+def test_files_that_cannot_be_written_are_refused_before_the_work(cli: CliRunner, tmp_path: Path) -> None:
+    """Exit 2 with the flag and the path named, not an internal error after an import committed."""
+    ws = tmp_path / "ws"
+    cli.invoke(app, ["init", str(ws)])
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    file = tmp_path / "events.csv"
+    file.write_text(
+        "event_id,occurred_at,type,contact_id\ne1,2026-07-01,page_view,c1\ne2,nope,page_view,c1\n"
+    )
+    imported = cli.invoke(
+        app, ["import", "events", str(file), "-w", str(ws), "--rejects", str(blocker / "r.csv")]
+    )
+    assert imported.exit_code == 2, imported.output
+    assert f"--rejects {blocker / 'r.csv'}: {blocker} is a file" in imported.output
+    status = cli.invoke(app, ["status", "-w", str(ws)])
+    assert "last imports" not in status.output  # nothing stored
+    for path, says in (
+        (blocker / "x.csv", f"{blocker} is a file"),
+        (tmp_path, f"--output {tmp_path} is a folder"),
+        (tmp_path / "missing" / "x.csv", f"the folder {tmp_path / 'missing'} does not exist"),
+    ):
+        report = cli.invoke(app, ["report", "funnel", "-f", "csv", "-o", str(path), "-w", str(ws)])
+        assert report.exit_code == 2, report.output
+        assert says in report.output and "internal error" not in report.output
+    review = cli.invoke(app, ["review", "-o", str(blocker / "r.md"), "-w", str(ws)])
+    assert review.exit_code == 2 and f"--out {blocker / 'r.md'}" in review.output
+
+
 def test_help_teaches(cli: CliRunner) -> None:
     result = cli.invoke(app, ["import", "--help"])
     assert result.exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,24 @@ def test_explain_reads_like_something_to_act_on(demo: Path) -> None:
     assert missing.exit_code == 2 and "did you mean" in missing.output
 
 
+def test_explain_of_a_contact_newer_than_the_derive_says_to_derive(demo: Path, tmp_path: Path) -> None:
+    """The nearest ids to a new one start with the new one itself: "did you mean" offered it back."""
+    root = tmp_path / "ws"
+    shutil.copytree(demo, root)
+    runner = CliRunner()
+    derived = runner.invoke(app, ["derive", "-w", str(root), "--as-of", AS_OF])
+    assert derived.exit_code == 0, derived.output
+    file = tmp_path / "new.csv"
+    file.write_text("contact_id,created_at\ncon-900001,2026-11-01T10:00:00Z\n")
+    assert runner.invoke(app, ["import", "contacts", str(file), "-w", str(root)]).exit_code == 0
+    result = runner.invoke(app, ["explain", "con-900001", "-w", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "contact 'con-900001' is newer than the last derive (as of 2026-11-02 12:00 UTC)" in result.output
+    assert "run `accord derive`" in result.output and "did you mean" not in result.output
+    assert runner.invoke(app, ["derive", "-w", str(root), "--as-of", AS_OF]).exit_code == 0
+    assert runner.invoke(app, ["explain", "con-900001", "-w", str(root)]).exit_code == 0
+
+
 def test_explain_warns_when_the_spec_changed(demo: Path, tmp_path: Path) -> None:
     ws = service.locate(demo)
     original = ws.spec_path.read_text()
@@ -154,10 +173,30 @@ def test_derive_under_a_memory_limit(demo: Path) -> None:
     bad = runner.invoke(app, args, env={"ACCORD_MEMORY_LIMIT": "lots"})
     assert bad.exit_code == 2 and "memory limit 'lots' is not a size" in bad.output
     assert "3GB" in bad.output  # the hint shows the notation
-    tiny = runner.invoke(app, ["derive", "-w", str(demo), "--as-of", "2026-11-03", "--memory-limit", "1MB"])
-    assert tiny.exit_code == 2, tiny.output
-    assert "needs more memory than the limit of 1MB" in tiny.output and "nothing was stored" in tiny.output
+    for nothing in ("-1GB", "0MB", "-0.5GiB"):  # DuckDB reads a negative size as no cap at all
+        refused = runner.invoke(app, [*args, "--memory-limit", nothing])
+        assert refused.exit_code == 2 and f"memory limit '{nothing}' must be more than zero" in refused.output
+    for tiny in ("1KB", "1MB", "20MB"):  # sizes, but below what any derive needs
+        refused = runner.invoke(app, [*args, "--memory-limit", tiny])
+        assert refused.exit_code == 2, refused.output
+        assert f"memory limit '{tiny}' is too small: a derive needs at least 32MB" in refused.output
+    # at the floor but below what this ledger needs (about 96MB): DuckDB runs out, nothing is stored
+    short = runner.invoke(app, ["derive", "-w", str(demo), "--as-of", "2026-11-03", "--memory-limit", "32MB"])
+    assert short.exit_code == 2, short.output
+    assert "needs more memory than the limit of 32MB" in short.output and "nothing was stored" in short.output
     assert _derived(demo) == before
+
+
+def test_memory_limits_are_read_as_duckdb_reads_them() -> None:
+    from accord.service.derive import memory_limit_bytes
+
+    assert memory_limit_bytes("3GB") == 3 * 10**9
+    assert memory_limit_bytes(" 2.5 GiB ") == int(2.5 * 2**30)
+    assert memory_limit_bytes("512mb") == 512 * 10**6
+    assert memory_limit_bytes("32MB") == 32 * 10**6
+    for text in ("lots", "100", "50%", "1,5GB", "GB", "3 parsecs"):
+        with pytest.raises(WorkspaceError, match="is not a size"):
+            memory_limit_bytes(text)
 
 
 def test_the_runs_settings_are_its_alone() -> None:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accord import service
-from accord.errors import ImportFileError, LedgerError
+from accord.errors import AccordError, ImportFileError, LedgerError
 from accord.ledger.importer import ImportReport, ImportRequest
 from accord.ledger.schema import SCHEMA_VERSION, TABLES
 from accord.ledger.store import Ledger, connect
@@ -133,7 +133,7 @@ def test_placeholder_dates_are_rejected_by_row(workspace: service.Workspace, tmp
     report = do_import(workspace, "events", write(tmp_path / "old.csv", text))
     assert (report.imported, report.rejected) == (2, 3)
     reasons = {r.row: r.reason for r in report.rejects}
-    assert set(reasons) == {2, 3, 5}
+    assert set(reasons) == {1, 2, 4}  # first data row = 1 (docs/ledger.md)
     assert all("outside 1990-01-01 to 2099-12-31" in r for r in reasons.values()), reasons
     stored = {r[0] for r in rows(workspace, "SELECT event_id FROM events WHERE event_id LIKE 'p%'")}
     assert stored == {"p3", "p5"}
@@ -339,6 +339,67 @@ def test_saved_mapping_from_the_spec(workspace: service.Workspace, tmp_path: Pat
     )
     assert report.imported == 1
     assert rows(workspace, "SELECT contact_id, title, source FROM contacts") == [("101", "CTO", "hubspot")]
+
+
+def test_a_rejects_file_that_cannot_be_written_stores_nothing(
+    workspace: service.Workspace, tmp_path: Path
+) -> None:
+    """Found after the commit, the refused rows would be lost while the good ones stayed stored."""
+    here = tmp_path / "files"
+    here.mkdir()
+    file = write(here / "events.csv", EVENTS_CSV)
+    blocker = write(here / "blocker", "a file, not a folder")
+    before = fingerprint(workspace)
+    with pytest.raises(AccordError) as under_a_file:
+        do_import(workspace, "events", file, rejects_path=blocker / "r.csv")
+    assert f"--rejects {blocker / 'r.csv'}" in under_a_file.value.message
+    assert "is a file" in under_a_file.value.message
+    with pytest.raises(AccordError) as a_folder:
+        do_import(workspace, "events", file, rejects_path=here)
+    assert f"--rejects {here} is a folder" in a_folder.value.message
+    assert f"{here / 'events.rejects.csv'}" in (a_folder.value.hint or "")
+    assert fingerprint(workspace) == before
+    assert rows(workspace, "SELECT count(*) FROM imports") == [(0,)]
+    assert sorted(p.name for p in here.iterdir()) == ["blocker", "events.csv"]  # no stray .tmp
+    report = do_import(workspace, "events", file, rejects_path=here / "new" / "r.csv")
+    assert report.rejects_file == str(here / "new" / "r.csv") and report.imported == 3
+    assert sorted(p.name for p in (here / "new").iterdir()) == ["r.csv"]
+
+
+def test_delimiters_and_date_formats_that_cannot_work_are_refused_in_words(
+    workspace: service.Workspace, tmp_path: Path
+) -> None:
+    file = write(tmp_path / "events.csv", EVENTS_CSV)
+    before = fingerprint(workspace)
+    for delimiter in ("||", "", '"'):
+        with pytest.raises(ImportFileError, match=f"--delimiter '{delimiter}' cannot separate columns"):
+            do_import(workspace, "events", file, delimiter=delimiter)
+    with pytest.raises(ImportFileError) as caught:
+        do_import(workspace, "events", file, date_formats=["%Y-%m-%d", "%Q"])
+    assert (
+        caught.value.message
+        == "--date-format '%Q' cannot be read: Unrecognized format for strftime/strptime: %Q"
+    )
+    assert "%d day" in (caught.value.hint or "")
+    assert fingerprint(workspace) == before
+    tabbed = write(tmp_path / "tabbed.txt", EVENTS_CSV.replace(",", "\t"))
+    report = do_import(workspace, "events", tabbed, format="csv", delimiter="\\t")  # as typed in a shell
+    assert report.imported == 3
+
+
+def test_empty_cells_are_noted_only_for_rows_stored(workspace: service.Workspace, tmp_path: Path) -> None:
+    """A refused row's empty cell is told as its reason; a note saying it was stored contradicted that."""
+    report = do_import(workspace, "events", write(tmp_path / "events.csv", EVENTS_CSV))
+    assert report.rejected == 3  # rows 4 and 5 are refused for their empty type and subject
+    assert not [n for n in report.notes if "empty in" in n]
+    text = (
+        "event_id,occurred_at,type,contact_id,account_id\nk1,2026-07-01,page_view,c1,\nk2,2026-07-01,,c1,\n"
+    )
+    report = do_import(workspace, "events", write(tmp_path / "k.csv", text))
+    assert report.rejected == 1
+    assert [n for n in report.notes if "empty in" in n] == [
+        "account_id -> account_id: empty in 1 rows (stored as empty)"
+    ]
 
 
 @pytest.mark.parametrize("point", ["before_events", "after_events", "after_update", "before_commit"])

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from accord import service
 from accord.cli.app import WorkspaceOpt, app, handled, out, parse_day, progress_bar
+from accord.files import check_writable, write_text
 from accord.governance.calibrate import Calibration, Check, Options, calibrate, submit
 
 
@@ -153,6 +154,8 @@ def calibrate_cmd(
     values change in the suggested text. Method: docs/calibration.md.
     """
     ws = service.locate(workspace)
+    if output is not None:  # before minutes of fitting, not after
+        check_writable(output, "--out", example="accord.suggested.yaml")
     options = Options(
         horizon_days=horizon,
         every_days=every,
@@ -168,7 +171,7 @@ def calibrate_cmd(
             ws, options, progress=lambda phase, f: bar.update(task, description=phase, completed=f)
         )
     if output is not None:
-        output.write_text(result.text, encoding="utf-8")
+        write_text(output, result.text, "--out")
     proposal = None
     if propose and result.changed:
         proposal = submit(ws, result, author=author, backtest=backtest)

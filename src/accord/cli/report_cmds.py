@@ -15,6 +15,7 @@ from rich.table import Table
 from accord import service
 from accord.cli.app import WorkspaceOpt, app, handled, out, parse_day
 from accord.errors import AccordError
+from accord.files import check_writable, write_text
 from accord.reports.base import Filters, Report, fmt
 from accord.reports.params import check_day
 from accord.reports.registry import REPORTS
@@ -94,6 +95,8 @@ def report(
     workspace: WorkspaceOpt = None,
 ) -> None:
     ws = service.locate(workspace)
+    if output is not None:  # before the report's seconds of work, not after
+        check_writable(output, "--output", example=f"{name}.{'csv' if format == Format.table else format}")
     zone = ZoneInfo(ws.spec.workspace.timezone)
     filters = Filters(_day(since, "--from", zone), _day(until, "--to", zone, end=True), segment, team, source)
     if filters.since is not None and filters.until is not None and filters.until <= filters.since:
@@ -120,7 +123,7 @@ def report(
         render(result)
         return
     if output is not None:
-        output.write_text(text() + ("\n" if format == Format.json else ""), encoding="utf-8")
+        write_text(output, text() + ("\n" if format == Format.json else ""), "--output")
         out.print(f"wrote {output}")
     else:
         sys.stdout.write(text() + ("\n" if format == Format.json else ""))

@@ -12,6 +12,7 @@ import typer
 from accord import service
 from accord.cli.app import WorkspaceOpt, app, handled, out
 from accord.errors import AccordError
+from accord.files import check_writable, write_text
 
 
 class PackFormat(StrEnum):
@@ -58,6 +59,8 @@ def review(
         raise AccordError("give --month or --quarter, not both", hint="a pack covers one period")
     wanted_month, wanted_quarter = _period(period or "", month, quarter)
     ws = service.locate(workspace)
+    if output is not None:
+        check_writable(output, "--out", example="review.md")
     pack = service.review(ws, month=wanted_month, quarter=wanted_quarter, horizon_days=horizon)
     if format == PackFormat.json:
         text = pack.to_json() + "\n"
@@ -68,7 +71,7 @@ def review(
     else:
         text = pack.to_text()
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        write_text(output, text, "--out")
         out.print(f"wrote {output} ({pack.title}, {pack.minutes} minutes)")
     else:
         sys.stdout.write(text)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from accord.errors import ImportFileError
+from accord.files import check_writable
 from accord.ledger import reader
 from accord.ledger.imports import Stager, file_digest
 from accord.ledger.mapping import plan_columns
@@ -133,7 +134,28 @@ def _resolve(spec: Spec, req: ImportRequest) -> tuple[str, Preset | None, dict[s
     except ValueError as exc:
         raise ImportFileError(str(exc), hint="pass an IANA zone with --timezone") from None
     settings["source"] = req.source or settings["source"] or "import"
+    origin = f"mapping '{req.mapping_name}'" if req.mapping_name else f"preset '{req.preset}'"
+    flag = "--date-format" if req.date_formats else f"{origin}: date format"
+    _check_date_formats(settings["date_formats"], flag)
     return kind, preset, settings
+
+
+def _check_date_formats(formats: list[str], flag: str) -> None:
+    """DuckDB refuses a bad format only when a query first uses it, deep inside staging: ask it here."""
+    con = duckdb.connect()
+    try:
+        for fmt in formats:
+            try:
+                con.execute("SELECT try_strptime('2000-01-01', ?)", [fmt])
+            except duckdb.Error as exc:
+                why = str(exc).split(f"specifier {fmt}: ", 1)[-1]
+                raise ImportFileError(
+                    f"{flag} '{fmt}' cannot be read: {why}",
+                    hint="use strptime codes, e.g. --date-format '%d/%m/%Y %H:%M' "
+                    "(%d day, %m month, %Y year, %H hour, %M minute, %S second, %z offset)",
+                ) from None
+    finally:
+        con.close()
 
 
 def _references(ledger: Ledger) -> dict[str, pa.Table]:
@@ -154,7 +176,11 @@ def run_import(
     """Import one file into the ledger; atomic, idempotent, with every refused row accounted for."""
     say = progress or (lambda _: None)
     started = datetime.now(UTC)
+    import_id = f"imp_{started:%Y%m%dT%H%M%S}_{secrets.token_hex(3)}"
     kind, preset, settings = _resolve(spec, req)
+    rejects_path = req.rejects_path or (workspace / "rejects" / f"{req.file.stem}.{import_id}.rejects.csv")
+    if not req.dry_run:  # refused rows are part of the import: unwritable after the commit, they'd be lost
+        check_writable(rejects_path, "--rejects", example=f"{req.file.stem}.rejects.csv", make_folders=True)
     fmt = reader.detect_format(req.file, req.format)
     say(f"reading {req.file.name}")
     raw = reader.read(req.file, fmt, encoding=req.encoding, delimiter=req.delimiter)
@@ -196,16 +222,22 @@ def run_import(
         "source": plan.source,
         "kept_in_" + table.extra: plan.extras,
     }
-    import_id = f"imp_{started:%Y%m%dT%H%M%S}_{secrets.token_hex(3)}"
     if req.dry_run:
         return _report(batch, None, import_id, None, dry_run=True)
-    rejects_path = req.rejects_path or (workspace / "rejects" / f"{req.file.stem}.{import_id}.rejects.csv")
     say("writing to the ledger")
     result = ledger.commit(batch, import_id, started, str(rejects_path))
     all_rejects = sorted(batch.rejects + result.rejects, key=lambda r: r.row)
     written = None
     if all_rejects:
-        _write_rejects(rejects_path, raw, all_rejects)
+        try:
+            _write_rejects(rejects_path, raw, all_rejects)
+        except OSError as exc:  # checked above, so only a disk that filled or changed in between
+            raise ImportFileError(
+                f"import {import_id} was stored, but its {len(all_rejects)} refused rows could not be "
+                f"written to {rejects_path}: {exc.strerror or exc}",
+                hint="import the same file again with --rejects PATH: the stored rows count as "
+                "duplicates and the refused ones are written",
+            ) from None
         written = str(rejects_path)
     return _report(batch, result, import_id, written)
 
@@ -268,15 +300,18 @@ def _write_rejects(path: Path, raw: reader.RawFile, rejects: list[Reject]) -> No
     wanted = pa.array(sorted({r.row for r in rejects}), type=pa.int64())
     subset = raw.table.filter(pc.is_in(raw.table.column("_row"), value_set=wanted))
     originals: dict[int, dict[str, Any]] = {row["_row"]: row for row in subset.to_pylist()}
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        has_broken = bool(raw.broken)
-        writer.writerow(["row", "reason", *raw.columns, *(["unreadable_row"] if has_broken else [])])
-        for reject in rejects:
-            values = originals.get(reject.row, {})
-            line = [reject.row, reject.reason, *(values.get(c) for c in raw.columns)]
-            if has_broken:
-                line.append(raw.broken.get(reject.row))
-            writer.writerow(line)
-    tmp.replace(path)
+    tmp = path.with_name(path.name + ".tmp")  # not with_suffix: x.tmp beside x.csv may be the user's
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            has_broken = bool(raw.broken)
+            writer.writerow(["row", "reason", *raw.columns, *(["unreadable_row"] if has_broken else [])])
+            for reject in rejects:
+                values = originals.get(reject.row, {})
+                line = [reject.row, reject.reason, *(values.get(c) for c in raw.columns)]
+                if has_broken:
+                    line.append(raw.broken.get(reject.row))
+                writer.writerow(line)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

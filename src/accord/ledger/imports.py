@@ -336,8 +336,10 @@ class Stager:
         if kept:
             notes.append(f"kept in {table.extra} (no ledger column): {', '.join(kept)}")
         for target, src in plan.columns.items():
+            # only rows taken: a refused row's empty cell is already told as its reason
             row = self.con.execute(
-                f"SELECT count(*) FROM raw WHERE NULLIF(trim({q(src)}), '') IS NULL"
+                f"SELECT count(*) FROM raw WHERE NULLIF(trim({q(src)}), '') IS NULL "
+                "AND _row IN (SELECT _row FROM staged)"
             ).fetchall()[0]
             empty = int(row[0]) if row else 0
             if empty and target != table.key:

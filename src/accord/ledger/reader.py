@@ -55,10 +55,23 @@ def read(path: Path, fmt: str, *, encoding: str = "utf-8", delimiter: str | None
     if path.is_dir():
         raise ImportFileError(f"{path} is a folder", hint="pass one file per import")
     if fmt == "csv":
-        return _read_csv(path, encoding, delimiter)
+        return _read_csv(path, encoding, None if delimiter is None else _delimiter(delimiter))
     if fmt == "jsonl":
         return _read_jsonl(path, encoding)
     return _read_parquet(path)
+
+
+def _delimiter(given: str) -> str:
+    """One character, as Python's csv reader needs; ``\\t`` is a tab, as a shell makes typing one hard."""
+    if given in ("\\t", "tab"):
+        return "\t"
+    if len(given) != 1 or given in ('"', "\r", "\n"):
+        raise ImportFileError(
+            f"--delimiter '{given}' cannot separate columns: give exactly one character, not a quote "
+            "or a line break",
+            hint="e.g. --delimiter ';' or --delimiter '\\t' (tab); leave it out to detect it",
+        )
+    return given
 
 
 def _text(path: Path, encoding: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +56,44 @@ def _output_tables(
     }  # fmt: skip
 
 
+MIN_MEMORY_LIMIT = 32_000_000
+"""The least memory cap a derive can finish under: an empty ledger derives at 32MB and not at 16MB
+(measured with DuckDB 1.5). A ledger with data needs more (a 400-contact demo about 96MB, a
+5,000-contact one about 192MB); a cap between this floor and what the ledger needs fails as out of
+memory, with nothing stored. Below a few kB DuckDB cannot even run the SET, nor reset it after."""
+
+_UNITS = {"b": 1, "byte": 1, "bytes": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6,
+          "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+_SIZE = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z]+)\s*", re.IGNORECASE)
+
+
+def memory_limit_bytes(text: str) -> int:
+    """A cap in DuckDB's notation, checked here: DuckDB reads a negative size as no cap at all, and
+    a tiny one fails inside SET with an out-of-memory error that leaves the connection unusable."""
+    match = _SIZE.fullmatch(text)
+    unit = _UNITS.get(match.group(2).lower()) if match else None
+    if match is None or unit is None:
+        raise WorkspaceError(
+            f"memory limit '{text}' is not a size",
+            hint="give a number and a unit, e.g. 3GB, 512MB or 2.5GiB",
+        )
+    size = float(match.group(1)) * unit
+    if size <= 0:
+        raise WorkspaceError(
+            f"memory limit '{text}' must be more than zero",
+            hint="give a cap such as 3GB, or leave --memory-limit out to let DuckDB use up to 80% of RAM",
+        )
+    if size < MIN_MEMORY_LIMIT:
+        raise WorkspaceError(
+            f"memory limit '{text}' is too small: a derive needs at least {MIN_MEMORY_LIMIT // 10**6}MB, "
+            "and more as the ledger grows",
+            hint="give 1GB or more for a real ledger; DuckDB spills to disk beside the workspace "
+            "when it needs more than the cap",
+        )
+    return int(size)
+
+
 @contextmanager
 def _run_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> Iterator[None]:
     """DuckDB's settings for one derive, then DuckDB's defaults again (Accord sets no others).
@@ -72,9 +111,9 @@ def _run_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> I
     try:
         con.execute("SET preserve_insertion_order = false")
         if memory_limit is not None:
-            size = memory_limit.strip().replace("'", "")  # a quote could only end the literal
+            size = memory_limit_bytes(memory_limit)
             try:
-                con.execute(f"SET memory_limit = '{size}'")
+                con.execute(f"SET memory_limit = '{size}B'")
             except duckdb.Error:
                 raise WorkspaceError(
                     f"memory limit '{memory_limit}' is not a size",
@@ -252,6 +291,25 @@ def _require_derived(ledger: Ledger) -> dict[str, Any]:
     return run
 
 
+def _not_derived_yet(ledger: Ledger, run: dict[str, Any], contact_id: str) -> None:
+    """A contact the ledger holds but the last derive does not: the cure is a derive, not another id
+    (the nearest ids would start with this very one)."""
+    sql = "SELECT updated_at FROM contacts WHERE contact_id = ?"
+    stored = ledger.con.execute(sql, [contact_id]).fetchall()
+    if not stored:
+        return
+    as_of = f"as of {run['as_of'].astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if stored[0][0] is not None and stored[0][0] >= run["started_at"]:
+        raise WorkspaceError(
+            f"contact '{contact_id}' is newer than the last derive ({as_of}): it has no score yet",
+            hint="run `accord derive` to score it, then explain it again",
+        )
+    raise WorkspaceError(
+        f"contact '{contact_id}' is in the ledger but not in the last derive ({as_of})",
+        hint="run `accord derive` to score it, then explain it again",
+    )
+
+
 def explain(ws: Workspace, contact_id: str) -> Explanation:
     """Score, drivers, tier and stage history of one contact from the latest derive."""
     from accord.spec.rules import suggest
@@ -260,6 +318,7 @@ def explain(ws: Workspace, contact_id: str) -> Explanation:
         run = _require_derived(ledger)
         lead = _rows(ledger.con.execute("SELECT * FROM derived_leads WHERE contact_id = ?", [contact_id]))
         if not lead:
+            _not_derived_yet(ledger, run, contact_id)
             near = [
                 r[0]
                 for r in ledger.con.execute(
