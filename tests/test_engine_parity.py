@@ -105,14 +105,28 @@ def test_engine_equals_reference(
     arrival = list(events)
     random.Random(seed).shuffle(arrival)
     path = tmp_path_factory.mktemp("parity") / "ledger.duckdb"
-    with load_ledger(path, contacts, accounts, arrival) as store:
-        derived, cache = run_engine(store, starter_spec, as_of)
+    engine_equals_reference(path, starter_spec, contacts, accounts, events, as_of, arrival=arrival)
+
+
+def engine_equals_reference(
+    path: Path,
+    spec: Spec,
+    contacts: dict[str, dict[str, Any]],
+    accounts: dict[str, dict[str, Any]],
+    events: list[Event],
+    as_of: int,
+    *,
+    arrival: list[Event] | None = None,
+) -> None:
+    """The engine over a ledger holding ``events`` (inserted in ``arrival`` order) against the
+    reference over the same events."""
+    with load_ledger(path, contacts, accounts, arrival if arrival is not None else events) as store:
+        derived, cache = run_engine(store, spec, as_of)
         try:
-            engine = engine_shape(derived, starter_spec)
+            engine = engine_shape(derived, spec)
         finally:
             cache.close()
-    reference = reference_shape(derive_reference(starter_spec, contacts, accounts, events, as_of))
-    compare(engine, reference)
+    compare(engine, reference_shape(derive_reference(spec, contacts, accounts, events, as_of)))
 
 
 def test_chunked_engine_equals_reference(tmp_path: Path, starter_spec: Spec) -> None:
@@ -349,11 +363,4 @@ def test_histories_longer_than_a_thousand_half_lives(
     # not a whole number of half-lives after any event: 2 ** -3 = 0.125 exactly in the reference is
     # a tie at hundredths that a sum of growth terms misses by an ulp either way (docs/derive.md)
     as_of = START + 3 * DAY + 1000
-    with load_ledger(tmp_path / "ledger.duckdb", contacts, accounts, events) as store:
-        derived, cache = run_engine(store, spec, as_of)
-        try:
-            engine = engine_shape(derived, spec)
-        finally:
-            cache.close()
-    reference = reference_shape(derive_reference(spec, contacts, accounts, events, as_of))
-    compare(engine, reference)
+    engine_equals_reference(tmp_path / "ledger.duckdb", spec, contacts, accounts, events, as_of)

@@ -81,6 +81,16 @@ def optional_principal(request: Request) -> Principal | None:
     return found
 
 
+def _meter(request: Request, bucket: str, detail: str, then: str = "") -> None:
+    """Spend a token of ``bucket``; 429 with Retry-After when it is empty."""
+    wait = request.app.state.limiter.take(bucket)
+    if wait > 0:
+        retry = max(1, int(wait + 0.999))
+        raise Problem(
+            429, detail, hint=f"retry after {retry} s {then}".strip(), headers={"Retry-After": str(retry)}
+        )
+
+
 def principal(request: Request) -> Principal:
     """The authenticated caller, metered by its key's rate limit; 401 / 429 problem+json otherwise."""
     if _key_of(request) is None:
@@ -95,15 +105,7 @@ def principal(request: Request) -> Principal:
         # guesses are metered by address, from the same budget as a key: 700 guesses once got 700
         # answers (and 700 audit rows) as fast as they came
         client = request.client.host if request.client is not None else "unknown"
-        wait = request.app.state.limiter.take(f"guess:{client}")
-        if wait > 0:
-            retry = max(1, int(wait + 0.999))
-            raise Problem(
-                429,
-                f"too many unknown keys from {client}",
-                hint=f"retry after {retry} s with a valid key",
-                headers={"Retry-After": str(retry)},
-            )
+        _meter(request, f"guess:{client}", f"too many unknown keys from {client}", "with a valid key")
         raise Problem(
             401,
             "unknown or revoked API key",
@@ -112,15 +114,8 @@ def principal(request: Request) -> Principal:
         )
     if not getattr(request.state, "metered", False):
         request.state.metered = True
-        wait = request.app.state.limiter.take(found.key_id)
-        if wait > 0:
-            retry = max(1, int(wait + 0.999))
-            raise Problem(
-                429,
-                f"this key reached its limit of {request.app.state.limiter.per_minute} requests a minute",
-                hint=f"retry after {retry} s",
-                headers={"Retry-After": str(retry)},
-            )
+        per_minute = request.app.state.limiter.per_minute
+        _meter(request, found.key_id, f"this key reached its limit of {per_minute} requests a minute")
     return found
 
 
