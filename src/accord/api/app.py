@@ -84,13 +84,11 @@ class Ticker:
         self.thread.start()
 
     def _written(self) -> tuple[Any, ...]:
-        """Everything that reaches the ledger is logged as one import row (events, records, the
-        tick's own notices, dispositions, touches); the spec is read from its file."""
+        """What the ledger's writes and the spec file hold now (:meth:`Ledger.written`)."""
         from accord.spec.load import spec_hash
 
         with self.ws.ledger(read_only=True) as ledger:
-            logged = ledger.con.execute("SELECT count(*), max(finished_at) FROM imports").fetchone()
-        return (*(logged or ()), spec_hash(self.ws.spec))
+            return (*ledger.written(), spec_hash(self.ws.spec))
 
     def _run(self) -> None:
         while not self.stop.wait(self.every):

@@ -80,6 +80,7 @@ def change_log(ws: Workspace, *, now: datetime | None = None) -> ChangeLog:
         history = activations(ledger)
         by_id = {p.id: p for p in proposals}
         specs: dict[str, Spec] = {}
+        written = ledger.written()  # once: every check of this view reads the same ledger
         entries = []
         for i, a in enumerate(history):
             proposal = by_id.get(a.proposal_id or "")
@@ -91,7 +92,9 @@ def change_log(ws: Workspace, *, now: datetime | None = None) -> ChangeLog:
                 else (diff_specs(before, after) if before and after else SpecDiff(()))
             )
             retired = history[i + 1].at if i + 1 < len(history) else None
-            checks = [_check(ledger, a, after, proposal, days, retired, moment) for days in CHECK_DAYS]
+            checks = [
+                _check(ledger, a, after, proposal, days, retired, moment, written) for days in CHECK_DAYS
+            ]
             entries.append(Entry(a, proposal, diff, checks))
     closed = [p for p in proposals if p.state not in (ACTIVATED, OPEN)]
     pending = [p for p in proposals if p.state == OPEN]
@@ -105,9 +108,11 @@ although nothing changes between derives; a new derive or any new import makes a
 _MEASURED_MAX = 64
 
 
-def _measured(ledger: Ledger, spec: Spec, version: str, run_id: str, since: int, until: int) -> Figures:
-    logged = ledger.con.execute("SELECT count(*), max(finished_at) FROM imports").fetchone()
-    key = (str(getattr(ledger, "path", id(ledger))), run_id, version, since, until, *(logged or ()))
+def _measured(
+    ledger: Ledger, spec: Spec, version: str, read: tuple[Any, ...], since: int, until: int
+) -> Figures:
+    """``read``: the derive run and :meth:`Ledger.written` the figures would be read from."""
+    key = (str(getattr(ledger, "path", id(ledger))), version, since, until, *read)
     found = _MEASURED.get(key)
     if found is None:
         found = measure(ledger, spec, version, since=since, until=until)
@@ -125,6 +130,7 @@ def _check(
     days: int,
     retired: datetime | None,
     now: datetime,
+    written: tuple[Any, ...],
 ) -> Check:
     from accord.ledger.derived import has_derived, latest_run
 
@@ -151,7 +157,8 @@ def _check(
             "to measure what happened",
             [],
         )
-    actual = _measured(ledger, spec, a.version, run["run_id"], int(a.at.timestamp()), int(due.timestamp()))
+    read = (run["run_id"], *written)
+    actual = _measured(ledger, spec, a.version, read, int(a.at.timestamp()), int(due.timestamp()))
     bt = proposal.backtest if proposal else None
     lines = _lines(bt.active if bt else None, bt.proposed if bt else None, actual)
     note = "against the backtest" if bt else "no backtest: activated without a proposal"

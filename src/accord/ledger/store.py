@@ -364,6 +364,12 @@ class Ledger:
             out[kind] = (int(row[0]), str(row[1])) if row else (0, "0")
         return out
 
+    def written(self) -> tuple[Any, ...]:
+        """A mark that changes with every write and nothing else: each commit (events, records,
+        Accord's own notices, dispositions, touches) logs one row in ``imports``."""
+        row = self.con.execute("SELECT count(*), max(finished_at) FROM imports").fetchone()
+        return tuple(row or ())
+
     def imports(self) -> list[dict[str, Any]]:
         cursor = self.con.execute("SELECT * FROM imports ORDER BY started_at")
         names = [d[0] for d in cursor.description]

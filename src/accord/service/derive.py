@@ -111,14 +111,7 @@ def _run_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> I
     try:
         con.execute("SET preserve_insertion_order = false")
         if memory_limit is not None:
-            size = memory_limit_bytes(memory_limit)
-            try:
-                con.execute(f"SET memory_limit = '{size}B'")
-            except duckdb.Error:
-                raise WorkspaceError(
-                    f"memory limit '{memory_limit}' is not a size",
-                    hint="give a number and a unit, e.g. 3GB, 512MB or 2.5GiB",
-                ) from None
+            con.execute(f"SET memory_limit = '{memory_limit_bytes(memory_limit)}B'")  # a size, checked
         try:
             yield
         except duckdb.OutOfMemoryException:
