@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from accord import service
 from accord.ledger.postgres import DATABASE_SCHEMA_ENV, DATABASE_URL_ENV
 from accord.ledger.store import LEDGER_FILE, Ledger
 from accord.service.hosted import hold
+from tests.scratch import process_dir
 
 AS_OF = datetime(2026, 11, 2, 12, tzinfo=UTC)
 NOW = "2026-11-02T12:00:00Z"
@@ -52,7 +52,7 @@ _PRISTINE: dict[str, Path] = {}
 def pristine_demo() -> Path:
     """The demo workspace, built once per test process; never served, never changed (copy it)."""
     if "demo" not in _PRISTINE:
-        parent = Path(tempfile.mkdtemp(prefix="accord-api-demo-"))
+        parent = process_dir("accord-api-demo-")
         atexit.register(shutil.rmtree, parent, ignore_errors=True)
         root = parent / "demo"
         service.build_demo(root, contacts=300, seed=5, as_of=AS_OF)

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import functools
 import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from accord import service
 from accord.handoffs.webhooks import dispatch
 from accord.plays.engine import PlayTick, tick_plays
+from tests.scratch import process_dir
 
 DEMO_AS_OF = datetime(2026, 11, 2, 12, tzinfo=UTC)
 
 
 @functools.cache
 def _demo_root() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="accord-plays-demo-")) / "demo"
+    root = process_dir("accord-plays-demo-") / "demo"
     service.build_demo(root, contacts=600, seed=4, as_of=DEMO_AS_OF)
     return root
 

@@ -251,6 +251,8 @@ def test_dispositions_by_owner_and_refusals(
     with client(keys["rep"], base_url=server.url) as sam:
         touched = sam.post("/contacts/con-000040/touches", json={"type": "call_attempt"})
         assert touched.status_code == 201, touched.text
+        nul = sam.post("/contacts/con-000040/touches", json={"type": "call_attempt", "event_id": "t\u0000"})
+        assert any("control character" in e["message"] for e in is_problem(nul, 422)["errors"])
         assert sam.post("/contacts/con-000040/accept", json={}).status_code == 201
         twice = is_problem(sam.post("/contacts/con-000040/accept", json={}), 409)
         assert "already accepted" in twice["detail"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import re
 import shutil
-import tempfile
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import pytest
 from accord import service
 from accord.api.app import create_app
 from tests.api_server import Server
+from tests.scratch import process_dir
 from tests.test_dashboard import AS_OF, forms, make_keys, pristine_demo, signed_in, text
 from tests.test_dashboard_browser import Watched, _playwright, browser  # noqa: F401
 
@@ -42,7 +42,7 @@ _PREPARED: dict[str, Path] = {}
 def prepared() -> Path:
     """The demo with p1 (Tier 1 bar 25 -> 35, backtested) and p2 (-> 30, no backtest); copy it."""
     if "ws" not in _PREPARED:
-        parent = Path(tempfile.mkdtemp(prefix="accord-gov-demo-"))
+        parent = process_dir("accord-gov-demo-")
         atexit.register(shutil.rmtree, parent, ignore_errors=True)
         root = shutil.copytree(pristine_demo(), parent / "ws")
         ws = service.locate(root)

@@ -364,3 +364,35 @@ def test_histories_longer_than_a_thousand_half_lives(
     # a tie at hundredths that a sum of growth terms misses by an ulp either way (docs/derive.md)
     as_of = START + 3 * DAY + 1000
     engine_equals_reference(tmp_path / "ledger.duckdb", spec, contacts, accounts, events, as_of)
+
+
+def test_account_only_history_does_not_switch_contacts_to_epochs(tmp_path: Path, starter_spec: Spec) -> None:
+    """Rows without a contact share one group whose intent nobody reads. Its span once counted as a
+    contact's, so a long account stream sent every chunk down the slower epoch path; growth there may
+    overflow to infinity, which must reach no contact's score."""
+    import ibis
+
+    from accord.engine import packing
+
+    data = starter_spec.model_dump(mode="json", by_alias=True)
+    data["scoring"]["intent"]["half_life"] = "1d"
+    spec = Spec.model_validate(data)
+    contacts = {"c1": {"account_id": "a1", "seniority": "vp", "committee_role": "champion", "country": "US"}}
+    accounts: dict[str, dict[str, Any]] = {"a1": {"employees": 800, "industry": "software"}}
+    old = int(datetime(1991, 1, 1, tzinfo=UTC).timestamp())
+    events = [
+        Event("a0", old, "pricing_view", account_id="a1"),
+        *[Event(f"e{i}", START + i * 7 * HOUR, kind, "c1", "a1", topic="pricing")
+          for i, kind in enumerate(["page_view", "pricing_view", "email_click", "demo_request"])],
+    ]  # fmt: skip
+    stream = ibis.memtable(
+        {
+            "contact_id": [e.contact_id for e in events],
+            "part": ["a1"] * len(events),
+            "ts": [e.ts for e in events],
+        }
+    )
+    assert packing.partition_rows(stream)["span"] == 3 * 7 * HOUR
+    engine_equals_reference(
+        tmp_path / "ledger.duckdb", spec, contacts, accounts, events, START + 3 * DAY + 1000
+    )

@@ -138,6 +138,8 @@ def test_dispositions_are_checked_and_move_the_stage(tmp_path: Path) -> None:
     first_touch = next(line for line in sla.lines if line.sla == "first_touch")
     assert first_touch.counts["breached"] == 0
     assert sla.acceptance["rejected"] == 1 and sla.reasons[0][0] == "bad_timing"
+    # `accord sla` once showed no target for disposition while the agreement held it to 90%
+    assert {line.sla: line.target for line in sla.lines} == {"first_touch": 0.9, "disposition": 0.9}
 
 
 def test_recycled_lead_comes_back_on_its_date(tmp_path: Path) -> None:

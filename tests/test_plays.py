@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from accord.errors import SpecError
 from accord.spec.load import parse_spec
 from tests.harness import fill
 from tests.play_world import DEMO_AS_OF, advance_plays, copy_of, demo_copy, send
+from tests.scratch import process_dir
 from tests.test_handoffs import Receiver, hot_lead_events
 
 NY = ZoneInfo("America/New_York")
@@ -55,7 +55,7 @@ def world(tmp_path: Path, extra: str = "") -> service.Workspace:
 @functools.cache
 def _ticked_root() -> tuple[Path, str]:
     """The one-lead world ticked once at Mon 23 Nov 09:30 (routed, in its play); copied per test."""
-    ws = world(Path(tempfile.mkdtemp(prefix="accord-plays-")))
+    ws = world(process_dir("accord-plays-"))
     owner = service.run_tick(ws, now=ny(11, 23, 9, 30)).routed[0][1].owner
     assert owner is not None
     return ws.root, owner
@@ -202,6 +202,52 @@ def test_queue_explain_and_the_plays_report_show_the_play(tmp_path: Path, cli: C
     assert doc["sections"][1]["rows"] == [{"play": "mql_follow_up", "outcome": "meeting", "contacts": 1}]
 
 
+@pytest.mark.parametrize(
+    ("within", "expected"), [(None, {"new", "risen"}), ("200d", {"old", "new", "risen"})]
+)
+def test_leads_that_qualified_long_ago_are_not_enrolled_when_plays_start(
+    tmp_path: Path, within: str | None, expected: set[str]
+) -> None:
+    """The first tick once enrolled months-old leads, so a "call within the first-touch SLA" task fell
+    due today for a lead whose first touch breached in July. A play starts when the lead qualifies
+    (enters its stage, rises to its tier, or is assigned) within its ``enrol_within`` (14 days unless
+    set); a tier lost to decay is no qualification."""
+    text = service.STARTER_SPEC.read_text()
+    if within is not None:
+        text = text.replace("  - id: mql_follow_up\n", f"  - id: mql_follow_up\n    enrol_within: {within}\n")
+    ws = service.init_workspace(tmp_path / "ws", spec_text=text)
+    profile = {"account_id": "a1", "seniority": "vp", "committee_role": "champion", "country": "US"}
+
+    def assigned(contact: str, at: datetime) -> Event:
+        return Event(f"{contact}-a", int(at.timestamp()), "assigned", contact, "a1", actor_id="sam")
+
+    events = [
+        *hot_lead_events("old", ny(7, 6, 9)),  # Tier 1 in July, decayed to Tier 2 since
+        assigned("old", ny(7, 6, 10)),
+        *hot_lead_events("new", ny(11, 16, 9)),
+        assigned("new", ny(11, 16, 10)),
+        *hot_lead_events("risen", ny(7, 6, 9)),
+        assigned("risen", ny(7, 6, 10)),
+        Event("risen-5", int(ny(11, 19, 9).timestamp()), "pricing_view", "risen", "a1", topic="pricing"),
+        Event("risen-6", int(ny(11, 20, 9).timestamp()), "demo_request", "risen", "a1", topic="demo"),
+    ]
+    accounts = {"a1": {"name": "Acme", "employees": 800, "industry": "software"}}
+    with ws.ledger() as ledger:
+        fill(ledger, {c: dict(profile) for c in ("old", "new", "risen")}, accounts, events)
+    service.run_tick(ws, now=ny(11, 23, 9, 30))
+    with ws.ledger(read_only=True) as ledger:
+        enrolled = {
+            r[0]
+            for r in ledger.con.execute(
+                "SELECT contact_id FROM events WHERE type = 'play_entered'"
+            ).fetchall()
+        }
+    assert enrolled == expected
+    context = service.handoff_context(ws, ["old"], now=ny(11, 23, 9, 30))
+    step = context["old"].next_step
+    assert (step is not None and step.enrolled) if "old" in expected else step is None
+
+
 def test_play_mistakes_are_located_with_a_hint(starter_text: str) -> None:
     bad = starter_text.replace(
         "audience: \"stage = 'evaluation' AND assigned\"", "audience: \"stage = 'evalution' AND asigned\""
@@ -256,3 +302,14 @@ def test_the_dashboard_queue_and_lead_page_show_the_next_step(tmp_path: Path) ->
     assert "Next step: <b>Call within the first-touch SLA and open with the why-now driver" in queue
     assert "Talk track: Open with the why-now driver" in queue
     assert "Next step</h2>" in lead and "Content engaged: Pricing guide" in lead
+
+
+def test_a_play_is_flagged_only_when_its_interval_is_under_the_baseline() -> None:
+    """0 of 16 is what every just-started play shows; its 95% interval reaches 3.84 / 19.84 = 19.4%."""
+    from accord.reports.plays import below_baseline
+
+    assert below_baseline("New", 0, 16, 0.10) is None
+    flag = below_baseline("Old", 0, 40, 0.10)  # interval up to 3.84 / 43.84 = 8.8%
+    assert flag == "Old: converts at 0.0% (95% interval up to 8.8%), below the 10.0% of leads outside it"
+    assert below_baseline("Same", 12, 40, 0.30) is None and below_baseline("None", 0, 0, 0.1) is None
+    assert below_baseline("No baseline", 0, 40, None) is None

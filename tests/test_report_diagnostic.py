@@ -36,7 +36,8 @@ def _world(tmp_path: Path, *, signed: bool = False) -> service.Workspace:
     Q2 two leads assigned Monday day 91 at 10:00 New York, touched after 20 minutes, accepted next day.
     Q5 live assets k1-k4: k1, k2 mapped to a known stage and role; k3's stage and k4's role missing;
        k5 retired (not live) -> 2 of 4 = 50%.
-    Q6 k1 shared on deal o1 on day 80 (inside the 90-day retire window).
+    Q6 k1 shared on deal o1 on day 80 (inside the 90-day retire window); k3, k4 unused but published
+       day 20, so none is past the rule.
     Q8 open deals o1 (day 10), o2 (day 20) stalled; o1's next action is due after day 100 (2026-04-15),
        o2's was due 2026-04-01 (overdue counts as missing) -> 50%;
        o3 created day 95 is not stalled.
@@ -65,8 +66,8 @@ def _world(tmp_path: Path, *, signed: bool = False) -> service.Workspace:
             {"content_id": "k1", "stage": "evaluation", "committee_role": "economic_buyer",
              "created_at": at(0)},
             {"content_id": "k2", "stage": "opportunity", "committee_role": "security_reviewer"},
-            {"content_id": "k3", "stage": "webinars", "committee_role": "champion", "created_at": at(0)},
-            {"content_id": "k4", "stage": "consideration", "created_at": at(0)},
+            {"content_id": "k3", "stage": "webinars", "committee_role": "champion", "created_at": at(20)},
+            {"content_id": "k4", "stage": "consideration", "created_at": at(20)},
             {"content_id": "k5", "stage": "evaluation", "committee_role": "end_user", "retired_at": at(50)},
         ])  # fmt: skip
         opp = {"account_id": "a1", "amount": 10000.0}
@@ -87,6 +88,22 @@ def _world(tmp_path: Path, *, signed: bool = False) -> service.Workspace:
         ])  # fmt: skip
         write_derived(ledger, at(100))
     return ws
+
+
+def test_q6_agrees_with_the_content_reports_retire_list(tmp_path: Path) -> None:
+    """Q6 once answered "assets unused for 90 days are retired" while the content report listed assets
+    past that rule: an asset published on day 5 and never used is due by day 100, so "partly"."""
+    ws = _world(tmp_path)
+    with ws.ledger() as ledger:
+        insert(ledger, "content", [
+            {"content_id": "k6", "stage": "evaluation", "committee_role": "champion", "created_at": at(5)}
+        ])  # fmt: skip
+    report = build(ws, "diagnostic")
+    assert _data_says(report)[6] == 1
+    evidence = {r["number"]: r["evidence"] for r in rows(report, "questions")}[6]
+    assert "yet 1 live assets are past it (the content report's retire list: k6)" in evidence
+    retire = rows(build(ws, "content"), "retire")
+    assert [r["content_id"] for r in retire] == ["k6"]
 
 
 def _data_says(report: Any) -> dict[int, object]:

@@ -132,6 +132,10 @@ def test_the_cli_bounds_days_filters_and_horizon(tmp_path: Path) -> None:
     assert "--horizon 0 is not a number of days" in run("--horizon", "0")
     with pytest.raises(ReportError, match="is not a number of days"):
         build(ws, "tiers", horizon_days=-1)
+    from accord import service
+
+    with pytest.raises(ReportError, match="unknown team 'nobody'"):  # every caller, not only the CLI
+        service.report(ws, "funnel", Filters(team="nobody"))
     ok = CliRunner().invoke(app, ["report", "funnel", "--segment", "enterprise", "--to", "2200-12-31", *w])
     assert ok.exit_code == 0, ok.output
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from accord.spec.model import Spec, WatchRule
 from accord.watch.rules import evaluate, tick_watch
 from tests.harness import fill
 from tests.play_world import DEMO_AS_OF, copy_of, demo_copy, send
+from tests.scratch import process_dir
 from tests.test_handoffs import Receiver, hot_lead_events
 
 NY = ZoneInfo("America/New_York")
@@ -98,7 +98,7 @@ def _events() -> list[Event]:
 
 @functools.cache
 def _root() -> Path:
-    ws = service.init_workspace(Path(tempfile.mkdtemp(prefix="accord-watch-")) / "ws")
+    ws = service.init_workspace(process_dir("accord-watch-") / "ws")
     person = {"account_id": "a1", "seniority": "vp", "committee_role": "champion", "country": "US"}
     contacts = {f"m{i}": {**person, "region": "na"} for i in range(4)}
     with ws.ledger() as ledger:

@@ -87,7 +87,7 @@ class Touch(Strict):
     ] = Field(description="What the rep did.")
     at: EventTime | None = Field(default=None, description="When (default: now); never in the future.")
     note: str | None = Field(default=None, max_length=2000)
-    event_id: str | None = Field(default=None, min_length=1, max_length=200, description="For safe retries.")
+    event_id: IdText = Field(default=None, min_length=1, max_length=200, description="For safe retries.")
 
 
 class KeyIn(Strict):

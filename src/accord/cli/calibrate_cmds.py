@@ -6,7 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,7 +14,9 @@ from rich.table import Table
 from accord import service
 from accord.cli.app import WorkspaceOpt, app, handled, out, parse_day, progress_bar
 from accord.files import check_writable, write_text
-from accord.governance.calibrate import Calibration, Check, Options, calibrate, submit
+
+if TYPE_CHECKING:
+    from accord.governance.calibrate import Calibration, Check
 
 
 class CalibrateFormat(StrEnum):
@@ -156,6 +158,8 @@ def calibrate_cmd(
     ws = service.locate(workspace)
     if output is not None:  # before minutes of fitting, not after
         check_writable(output, "--out", example="accord.suggested.yaml")
+    from accord.governance.calibrate import Options, calibrate, submit  # Ibis and the engine: on use
+
     options = Options(
         horizon_days=horizon,
         every_days=every,

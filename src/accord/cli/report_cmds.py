@@ -101,8 +101,9 @@ def report(
     filters = Filters(_day(since, "--from", zone), _day(until, "--to", zone, end=True), segment, team, source)
     if filters.since is not None and filters.until is not None and filters.until <= filters.since:
         raise AccordError("--to is before --from", hint="the period runs from --from to --to, both included")
-    service.check_filters(ws, filters)
     given: dict[int, int] | None = None
+    if interactive:
+        service.check_filters(ws, filters)  # before the questions, not after
     if answers is not None or interactive:
         from accord.reports.questionnaire import ask, load_answers
 

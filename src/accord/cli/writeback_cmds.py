@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
+from accord import service
 from accord.cli.app import WorkspaceOpt, app, handled, out
 from accord.cli.derive_cmds import parse_instant
-from accord.service import locate
-from accord.service.writeback import writeback as run_writeback
 
 
 @app.command()
@@ -38,7 +37,9 @@ def writeback(
     unless --all. The column mapping is in docs/writeback.md. Derive first: rows come from the last
     derive and the handoffs as of now.
     """
-    ws = locate(workspace)
+    from accord.service.writeback import writeback as run_writeback  # httpx and targets: on use
+
+    ws = service.locate(workspace)
     result = run_writeback(
         ws, target, all_rows=all_rows, out=out_dir, webhook=webhook, now=parse_instant(now, "--now")
     )

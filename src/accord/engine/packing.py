@@ -80,7 +80,11 @@ def partition_rows(s: ir.Table) -> dict[str, int]:
     the longest span of any contact's stream in seconds (``span``: whether intent needs epochs)."""
     out: dict[str, int] = {}
     for group in ("contact_id", "part"):
-        sizes = s.group_by(group).aggregate(n=ibis._.count(), span=ibis._.ts.max() - ibis._.ts.min())
+        # account-only rows (no contact) share one group whose intent nobody reads: not a span
+        known = ibis._.contact_id.notnull()
+        sizes = s.group_by(group).aggregate(
+            n=ibis._.count(), span=ibis._.ts.max(where=known) - ibis._.ts.min(where=known)
+        )
         row = sizes.aggregate(n=sizes.n.max(), span=sizes.span.max()).to_pyarrow().to_pylist()[0]
         out[group] = int(row["n"] or 0)
         if group == "contact_id":

@@ -69,7 +69,9 @@ def sla_report(
             for k in ("met", "breached", "at_risk", "open", "reassigned", "given_back")
         }
         decided = counts["met"] + counts["breached"]
-        target = spec.agreement.sales.first_touch_compliance if sla_id == first_touch else None
+        # one follow-up bar for both of Sales' clocks, as the agreement report holds them
+        followed = sla_id in (first_touch, spec.agreement.sales.disposition_sla)
+        target = spec.agreement.sales.first_touch_compliance if followed else None
         lines.append(SlaLine(sla_id, sla.name, counts, counts["met"] / decided if decided else None, target))
     touched = [c.elapsed / 60 for c in clocks if c.sla == first_touch and c.elapsed is not None]
     speed = {

@@ -17,7 +17,7 @@ from typing import Any
 
 from accord.handoffs.view import HandoffView
 from accord.ledger.store import Ledger
-from accord.plays.engine import Plays, lead_rows, schedule
+from accord.plays.engine import Plays, lead_rows, qualified_at, schedule
 from accord.plays.ledger import enrolments
 from accord.reports.data import ts as epoch
 from accord.spec.model import Spec
@@ -169,7 +169,8 @@ def _next_steps(
         owner = assigned_to.get(contact) or view.owner(contact)[0]
         if contact in assigned_to:
             row["assigned"] = True
-        play = plays.matching(row)
+        # only a play the tick would enrol it in: a stale lead gets no "next step due now"
+        play = plays.matching(row, qualified_at(view, row, contact in assigned_to), as_of)
         if play is None:
             continue
         first = schedule(spec, view, play, row, owner, as_of)[0]

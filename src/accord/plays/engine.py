@@ -50,9 +50,18 @@ class Plays:
         }
         self.by_id: dict[str, Play] = {p.id: p for p in spec.plays}
 
-    def matching(self, row: dict[str, Any]) -> Play | None:
-        """The first play whose audience holds for a lead row (play scope columns)."""
-        return next((p for p in self.spec.plays if holds(self.audience[p.id], row)), None)
+    def matching(self, row: dict[str, Any], qualified_at: int | None = None, at: int = 0) -> Play | None:
+        """The first play whose audience holds for a lead row (play scope columns) and, given when
+        the lead qualified, that it may still enter at ``at`` (``enrol_within``)."""
+        return next(
+            (
+                p
+                for p in self.spec.plays
+                if (qualified_at is None or at - qualified_at <= p.enrol_within.total_seconds())
+                and holds(self.audience[p.id], row)
+            ),
+            None,
+        )
 
     def exits(self, play: str) -> list[tuple[str, tuple[str, ...]]]:
         found = self.by_id.get(play)
@@ -77,17 +86,41 @@ def lead_rows(
             return []
         where = f"WHERE l.contact_id IN ({', '.join('?' for _ in chosen)}) "
         params = chosen
+    # _tier_since: when the lead last rose to a better tier (a tier lost to decay qualifies nobody)
+    tiers = ", ".join("'" + t.name.replace("'", "''") + "'" for t in spec.tiers)
+    rank = f"coalesce(list_position([{tiers}], tier), {len(spec.tiers) + 1})"
     cursor = ledger.con.execute(
         f"SELECT p.*, l.* EXCLUDE (contact_id, account_id), a.owner_id AS _account_owner, "
-        f"d.top_intent FROM derived_leads l JOIN ({profiles_sql(spec, as_of)}) p USING (contact_id) "
+        f"d.top_intent, t._tier_since FROM derived_leads l "
+        f"JOIN ({profiles_sql(spec, as_of)}) p USING (contact_id) "
         f"LEFT JOIN accounts a ON a.account_id = p.account_id "
         f"LEFT JOIN (SELECT contact_id, arg_min(label, rank) AS top_intent FROM derived_drivers "
         f"WHERE component = 'intent' GROUP BY contact_id) d ON d.contact_id = l.contact_id "
+        f'LEFT JOIN (SELECT contact_id, max("at") AS _tier_since FROM (SELECT contact_id, "at", '
+        f'coalesce({rank} < lag({rank}) OVER (PARTITION BY contact_id ORDER BY "at"), true) AS moved '
+        f"FROM derived_scores {where.replace('l.contact_id', 'contact_id')}) WHERE moved "
+        f"GROUP BY contact_id) t ON t.contact_id = l.contact_id "
         f"{where}ORDER BY l.score DESC NULLS LAST, 1",
-        params,
+        params * 2 if where else params,
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def qualified_at(view: HandoffView, row: dict[str, Any], routed: bool = False) -> int:
+    """When the lead last qualified for a play: it entered its current stage, reached its current
+    tier, or was assigned (``routed``: by this tick), whichever is latest."""
+    assigned = view.as_of if routed else None
+    if assigned is None:
+        assigned = max(
+            (
+                h.ts
+                for h in view.happenings.get(row["contact_id"], [])
+                if h.type == "assigned" and h.ts <= view.as_of
+            ),
+            default=None,
+        )
+    return max(epoch(row.get("stage_since")) or 0, epoch(row.get("_tier_since")) or 0, assigned or 0)
 
 
 def owner_at(view: HandoffView, contact: str, ts: int) -> str | None:
@@ -169,7 +202,7 @@ def enrol(
         since = epoch(row.get("stage_since")) or 0
         if any(e.active or e.entered >= since for e in mine):
             continue
-        play = plays.matching(row)
+        play = plays.matching(row, qualified_at(view, row, contact in routed), view.as_of)
         if play is None:
             continue
         owner = view.owner(contact)[0]
@@ -279,4 +312,4 @@ def tick_plays(ledger: Ledger, spec: Spec, as_of: int, routed: set[str]) -> Play
     return result
 
 
-__all__ = ["Enrolment", "PlayTick", "Plays", "advance", "enrol", "lead_rows", "tick_plays"]
+__all__ = ["Enrolment", "PlayTick", "Plays", "advance", "enrol", "lead_rows", "qualified_at", "tick_plays"]

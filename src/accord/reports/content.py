@@ -95,6 +95,32 @@ def _utilization(
     return len(active & used), len(active)
 
 
+def last_deal_use(uses: dict[str, dict[str, list[int]]], content_id: str) -> int | None:
+    return max((t for ts in uses.get(content_id, {}).values() for t in ts), default=None)
+
+
+def due_for_retirement(asset: Asset, last: int | None, at: int, limit: float) -> bool:
+    """The retire rule: a live asset last used in a deal more than ``limit`` seconds before ``at``,
+    or never used and published longer ago than that (an undated one is never due)."""
+    if not asset.live(at):
+        return False
+    if last is not None:
+        return at - last > limit
+    return asset.created_at is not None and at - asset.created_at > limit
+
+
+def retire_list(data: ReportData) -> list[Asset]:
+    """Live assets the retire rule (``content.retire_after``) says should go, as the content report
+    lists them; the diagnostic's Q6 reads the same list."""
+    catalogue, uses = assets(data), deal_uses(data)
+    limit = data.spec.content.retire_after.total_seconds()
+    return [
+        a
+        for a in catalogue.values()
+        if due_for_retirement(a, last_deal_use(uses, a.content_id), data.as_of, limit)
+    ]
+
+
 def content_utilization(data: ReportData) -> tuple[int, int]:
     """(open deals that used a mapped asset, open deals) at the report's instant; the scorecard's input."""
     return _utilization(data, assets(data), deal_uses(data))
@@ -224,7 +250,7 @@ def content(data: ReportData) -> Report:
     limit = data.spec.content.retire_after.total_seconds()
     for a in catalogue.values():
         per = uses.get(a.content_id, {})
-        last = max((t for ts in per.values() for t in ts), default=None)
+        last = last_deal_use(uses, a.content_id)
         deals = sum(1 for ts in per.values() if in_period is None or any(in_period(t) for t in ts))
         idle = None if last is None else (data.as_of - last) / DAY
         last_day = None if last is None else local_day(data, last)
@@ -232,13 +258,14 @@ def content(data: ReportData) -> Report:
         asset_rows.append([a.content_id, a.title, a.format, a.stage, a.role, live, deals, last_day, idle])
         if not live:
             continue
-        if last is not None and data.as_of - last > limit:
-            why = f"last used in a deal {idle:.0f} days ago"
-            retire.append([a.content_id, a.title, a.stage, a.role, last_day, idle, why])
-        elif last is None and a.created_at is not None and data.as_of - a.created_at > limit:
-            age = (data.as_of - a.created_at) / DAY
-            why = f"never used in a deal, published {age:.0f} days ago"
-            retire.append([a.content_id, a.title, a.stage, a.role, None, age, why])
+        if due_for_retirement(a, last, data.as_of, limit):
+            if last is not None:
+                why = f"last used in a deal {idle:.0f} days ago"
+                retire.append([a.content_id, a.title, a.stage, a.role, last_day, idle, why])
+            else:
+                age = (data.as_of - (a.created_at or 0)) / DAY
+                why = f"never used in a deal, published {age:.0f} days ago"
+                retire.append([a.content_id, a.title, a.stage, a.role, None, age, why])
         elif last is None and a.created_at is None:
             undated += 1
     asset_rows.sort(key=lambda r: (-r[6], r[0]))

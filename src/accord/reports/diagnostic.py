@@ -13,7 +13,9 @@ Definitions (docs/metrics.md, "Diagnostic"); the period is --from/--to, else the
 - Q3: 2 a revenue plan with a target and a quarter forecast from both teams, 1 a plan without one.
 - Q5: live assets mapped to a known stage and a known committee role: 100% -> 2, >= 50% -> 1.
 - Q6: content_shared / content_viewed events naming an asset and a deal: 2 when one falls within the
-  retire window (content.retire_after, in force even as Accord's default), 1 only earlier, 0 never.
+  retire window (content.retire_after, in force even as Accord's default) and no live asset is past
+  the rule (the content report's retire list is empty), 1 when uses are older or assets await
+  retirement, 0 never.
 - Q8: stalled open deals (no stage movement for pipeline.stalled_after) with an owner and a next
   action dated today or later, as the pipeline review counts them: 100% -> 2, >= 50% -> 1; none -> 2.
 - Q9 (proxy): deals lost in the period that carry a loss reason: 100% -> 2, >= 50% -> 1.
@@ -31,8 +33,9 @@ from zoneinfo import ZoneInfo
 
 from accord.handoffs.report import sla_report
 from accord.reports.agreement import day_text, pct, period, sign_offs, span, version_text
-from accord.reports.base import Column, Report, Section
+from accord.reports.base import Column, Filters, Report, Section
 from accord.reports.commitments import sla_line
+from accord.reports.content import retire_list
 from accord.reports.data import DAY, ReportData, ts
 from accord.reports.questionnaire import QUESTIONS, STEPS, band, parse_answers
 
@@ -173,9 +176,18 @@ def _q6(data: ReportData, _label: str) -> Finding:
     rule = f"assets unused in deals for {days} days are retired" + ("" if explicit else " (Accord's default)")
     if not row["n"]:
         return Finding(0, f"no content use recorded on any deal; {rule}")
-    if row["recent"]:
+    whole = data if data.filters == Filters() else ReportData(data.ledger, data.spec, Filters())
+    due = sorted(a.content_id for a in retire_list(whole))
+    if due:  # the content report lists them: the rule is written, not applied
+        shown = ", ".join(due[:5]) + (f" and {len(due) - 5} more" if len(due) > 5 else "")
+        rule += f", yet {len(due)} live assets are past it (the content report's retire list: {shown})"
+    if row["recent"] and not due:
         return Finding(
             2, f"{row['recent']} content uses on {row['recent_deals']} deals in the last {days} days; {rule}"
+        )
+    if row["recent"]:
+        return Finding(
+            1, f"{row['recent']} content uses on {row['recent_deals']} deals in the last {days} days; {rule}"
         )
     return Finding(
         1, f"{row['n']} content uses on {row['deals']} deals, none in the last {days} days; {rule}"

@@ -10,7 +10,8 @@ Definitions (docs/metrics.md and docs/plays.md, "Play performance"):
   opportunity) at or after entering the play, by the report's instant.
 - Baseline: contacts that reached the MQL stage in the period and never entered this play, converted
   when they reached the target stage at or after their MQL entry. Lift = play rate / baseline rate;
-  each rate with a 95% Wilson interval.
+  each rate with a 95% Wilson interval. A play is flagged only when the top of its interval is under
+  the baseline rate (a just-started play's 0 of 5 is no evidence).
 """
 
 from __future__ import annotations
@@ -23,6 +24,21 @@ from accord.reports.base import Column, Report, Section
 from accord.reports.data import ReportData
 from accord.reports.stats import wilson
 from accord.reports.tiers import default_target
+
+
+def below_baseline(name: str, converted: int, entered: int, baseline: float | None) -> str | None:
+    """A flag when the play converts below the leads outside it beyond doubt: the top of its 95%
+    interval under the baseline rate. A play that just started has 0 of a few converted, which is no
+    evidence; flagging on the bare rate once called every new play a failure."""
+    if not entered or baseline is None:
+        return None
+    _low, high = wilson(converted, entered)
+    if high is None or high >= baseline:
+        return None
+    return (
+        f"{name}: converts at {converted / entered:.1%} (95% interval up to {high:.1%}), below the "
+        f"{baseline:.1%} of leads outside it"
+    )
 
 
 def plays(data: ReportData, *, to_stage: str | None = None) -> Report:
@@ -106,11 +122,7 @@ def plays(data: ReportData, *, to_stage: str | None = None) -> Report:
         f"MQL stage ({mql}) in the period without entering the play, converted when they reached {target} "
         "after their MQL entry. Steps on time = done / (done + missed)."
     )
-    summary.flags += [
-        f"{r[1]}: converts at {r[10]:.1%}, not above {r[14]:.1%} for leads outside it"
-        for r in rows
-        if r[2] and r[10] is not None and r[14] is not None and r[10] <= r[14]
-    ]
+    summary.flags += [flag for r in rows if (flag := below_baseline(r[1], r[9], r[2], r[14])) is not None]
     exits = Section(
         "outcomes",
         "How plays ended",

@@ -15,33 +15,55 @@ if TYPE_CHECKING:
 
 
 def report(ws: Workspace, name: str, filters: Filters | None = None, **options: Any) -> Report:
+    """One report as of the last derive; a segment, team or source the workspace does not know is
+    refused here, so every caller (CLI, API, dashboard) gets the same answer."""
     spec = ws.spec
+    filters = filters or Filters()
     with ws.ledger(read_only=True) as ledger:
-        data = ReportData(ledger, spec, filters or Filters())
+        data = ReportData(ledger, spec, filters)
+        if _named(filters):
+            for problem in unknown_filters(filters, data.filter_values()).values():
+                raise problem
         return run_report(name, data, options)
 
 
+def _named(filters: Filters) -> bool:
+    return any(v is not None for v in (filters.segment, filters.team, filters.source))
+
+
 def check_filters(ws: Workspace, filters: Filters) -> None:
-    """Refuse a segment, team or source the workspace does not know, naming the ones it does.
+    """Refuse unknown filter values up front, before work a report would otherwise waste (the
+    diagnostic's questions asked at a terminal)."""
+    if _named(filters):
+        for problem in unknown_filters(filters, known_filters(ws)).values():
+            raise problem
+
+
+def known_filters(ws: Workspace) -> dict[str, set[str]]:
+    """Every segment, team and source value a report filter can match in this workspace."""
+    with ws.ledger(read_only=True) as ledger:
+        return ReportData(ledger, ws.spec, Filters()).filter_values()
+
+
+def unknown_filters(filters: Filters, known: dict[str, set[str]]) -> dict[str, ReportError]:
+    """A refusal for each segment, team or source value not among ``known``, naming the known ones.
 
     An unknown value would otherwise match nothing and read as "no data", which is how a typo in a
     shared link turned a coverage of 3x into 0.00x without a word.
     """
+    from accord.spec.rules import suggest
+
     wanted = {"segment": filters.segment, "team": filters.team, "source": filters.source}
-    if all(v is None for v in wanted.values()):
-        return
-    with ws.ledger(read_only=True) as ledger:
-        known = ReportData(ledger, ws.spec, Filters()).filter_values()
+    problems: dict[str, ReportError] = {}
     for key, value in wanted.items():
         if value is None or value in known[key]:
             continue
-        from accord.spec.rules import suggest
-
         near = suggest(value, sorted(known[key]))
-        raise ReportError(
+        problems[key] = ReportError(
             f"unknown {key} '{value}'" + (f"; did you mean '{near}'?" if near else ""),
             hint=f"known {key} values: " + (", ".join(sorted(known[key])) or "none in this workspace"),
         )
+    return problems
 
 
 def review(

@@ -138,6 +138,12 @@ class Play(Model):
     channels: Names = Field(default_factory=list, description="Channels it runs in.")
     steps: list[PlayStep] = Field(min_length=1, description="Steps, each due after entering.")
     follow_up: FollowUp | None = Field(None, description="Follow-ups after the last step.")
+    enrol_within: Duration = Field(
+        timedelta(days=14),
+        description="How long after a lead qualifies (enters its stage, reaches its tier or is "
+        "assigned) it may still enter, in calendar time: a play starts when the lead does, so leads "
+        "that qualified months ago are not given tasks due today when plays are turned on.",
+    )
     exits: list[PlayExit] = Field(
         default_factory=list,
         description="What ends the play early; it also ends, as completed, when every step is done or "

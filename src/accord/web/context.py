@@ -29,7 +29,7 @@ from accord.api.problems import Problem, status_of
 from accord.errors import AccordError
 from accord.reports.base import Filters
 from accord.web import charts, dashboard, wording
-from accord.web.query import PageQuery, parse
+from accord.web.query import PageQuery, drop_unknown, parse
 from accord.web.tables import status_class, when
 
 log = logging.getLogger("accord.web")
@@ -237,6 +237,9 @@ def _begin(request: Request) -> Ctx | Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
     q = parse(request.query_params, ws.spec.workspace.timezone)
+    named = {"segment": q.filters.segment, "team": q.filters.team, "source": q.filters.source}
+    if any(v is not None for v in named.values()):
+        q = drop_unknown(q, service.unknown_filters(q.filters, service.known_filters(ws)))
     ctx = Ctx(request, ws, who, deps.now_of(request), q, _read_flash(request))
     try:
         deps.principal(request)  # the key's rate limit, as for the API

@@ -8,7 +8,7 @@ and named on the page, so a bad link shows the whole picture with a note rather 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -94,4 +94,20 @@ def parse(params: QueryParams, timezone: str) -> PageQuery:
         team=values.get("team"),
         source=values.get("source"),
     )
+    return PageQuery(values, filters, problems)
+
+
+def drop_unknown(q: PageQuery, unknown: dict[str, ReportError]) -> PageQuery:
+    """``q`` without the segment, team or source values the workspace does not know, each named.
+
+    Reports refuse such a value (it would match nothing and read as "no data"); a page, like for a
+    malformed date, shows the whole picture with a note instead of an error.
+    """
+    if not unknown:
+        return q
+    values = {k: v for k, v in q.values.items() if k not in unknown}
+    problems = list(q.problems)
+    for key, error in unknown.items():
+        problems.append(f"{error.message} ({error.hint}); the {key} filter was ignored")
+    filters = replace(q.filters, **dict.fromkeys(unknown))
     return PageQuery(values, filters, problems)

@@ -120,7 +120,6 @@ def get_report(
             raise ReportError(
                 "`to` is before `from`", hint="the period runs from `from` to `to`, both included"
             )
-        service.check_filters(ws, filters)
         result = service.report(
             ws, name, filters, by=by, from_stage=from_stage, to_stage=to_stage,
             horizon_days=_one("horizon", horizon, horizon_days), threshold=threshold,
