@@ -48,7 +48,7 @@ def main() -> None:
     from accord.engine.realtime import RealTime
     from accord.service.decide import decisions
     from accord.service.hosted import HostedWorkspace
-    from accord.service.ingest import ingest
+    from accord.service.ingestion import ingest
 
     rng = random.Random(7)
     folder = Path(tempfile.mkdtemp(prefix="accord-bench-decide-"))

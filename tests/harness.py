@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from accord.domain.reference import Event, ReferenceResult
 from accord.engine.backends import Materializer, duckdb_backend
-from accord.engine.derive import Derived, derive
+from accord.engine.derive import AS_OF_VARIABLE, Derived, derive
 from accord.engine.inputs import events_sql, profiles_sql
 from accord.engine.plan import Plan
 from accord.ledger.schema import TABLES
@@ -77,15 +77,38 @@ def fill(
 
 
 def run_engine(
-    ledger: Ledger, spec: Spec, as_of: int, backend: Any = None, chunk_events: int | None = None
+    ledger: Ledger,
+    spec: Spec,
+    as_of: int,
+    backend: Any = None,
+    chunk_events: int | None = None,
+    *,
+    shared: bool = False,
 ) -> tuple[Derived, Materializer]:
-    """Derive with the engine; ``chunk_events`` makes it run account chunks of about that many events."""
+    """Derive with the engine; ``chunk_events`` makes it run account chunks of about that many events.
+
+    ``shared`` runs it as ``accord derive`` does on DuckDB: the instant as a session variable and
+    steps under stable names, so this derive reuses the expressions and SQL of earlier ones of the
+    same spec in the process. The outputs are then materialised here, by this run's back end."""
     backend = backend or duckdb_backend(ledger.con)
     cache = Materializer(backend)
-    ev = cache(backend.sql(events_sql(spec)))
-    profiles = cache(backend.sql(profiles_sql(spec, as_of)))
+    variable = None
+    if shared:
+        variable = AS_OF_VARIABLE
+        ledger.con.execute(f"SET VARIABLE {variable} = {as_of}::BIGINT")
+        cache.name_by_content("harness")
+    ev = cache(backend.sql(events_sql(spec)), "events")
+    profiles = cache(
+        backend.sql(profiles_sql(spec, f"getvariable('{variable}')" if variable else as_of)), "profiles"
+    )
     scratch = (lambda: Materializer(backend)) if chunk_events else None
-    derived = derive(Plan(spec), ev, profiles, as_of, cache=cache, chunk_events=chunk_events, scratch=scratch)
+    derived = derive(
+        Plan(spec), ev, profiles, as_of, cache=cache, chunk_events=chunk_events, scratch=scratch,
+        as_of_variable=variable,
+    )  # fmt: skip
+    if shared:
+        for name in ("points", "leads", "drivers", "stages"):
+            setattr(derived, name, cache(getattr(derived, name), f"out_{name}"))
     return derived, cache
 
 

@@ -373,6 +373,11 @@ def test_health_needs_no_key(served: tuple[Server, dict[str, str]]) -> None:
     assert body["status"] == "ok" and body["now"] == "2026-11-02T12:00:00Z"
     schema = httpx.get(server.url + "/openapi.json").json()
     assert "/api/v1/events" in schema["paths"]
+    # the refusals every keyed operation can give are in the document (they once were not)
+    assert {"401", "403", "429", "413"} <= set(schema["paths"]["/api/v1/events"]["post"]["responses"])
+    assert {"401", "403", "429"} <= set(schema["paths"]["/api/v1/spec"]["get"]["responses"])
+    assert "413" not in schema["paths"]["/api/v1/spec"]["get"]["responses"]
+    assert "401" not in schema["paths"]["/api/v1/health"]["get"]["responses"]
     assert httpx.get(server.url + "/docs").status_code == 200
 
 

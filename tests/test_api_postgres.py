@@ -23,7 +23,7 @@ from accord import service
 from accord.ledger.imports import Stager
 from accord.ledger.postgres import schema_name
 from accord.ledger.schema import TABLES
-from accord.service.ingest import events_table
+from accord.service.ingestion import events_table
 from tests.api_server import AS_OF, Server, Store, client, copy_demo, is_problem, make_keys
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, staged_ev
 from accord.ledger import writes
 from accord.ledger.imports import Stager
 from accord.ledger.store import Ledger
-from accord.service.ingest import events_table
+from accord.service.ingestion import events_table
 
 BASE = datetime(2026, 11, 2, 9, tzinfo=UTC)
 

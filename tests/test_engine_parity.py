@@ -121,7 +121,8 @@ def engine_equals_reference(
     """The engine over a ledger holding ``events`` (inserted in ``arrival`` order) against the
     reference over the same events."""
     with load_ledger(path, contacts, accounts, arrival if arrival is not None else events) as store:
-        derived, cache = run_engine(store, spec, as_of)
+        # as `accord derive` runs: each example reuses the expressions earlier examples built
+        derived, cache = run_engine(store, spec, as_of, shared=True)
         try:
             engine = engine_shape(derived, spec)
         finally:
@@ -396,3 +397,35 @@ def test_account_only_history_does_not_switch_contacts_to_epochs(tmp_path: Path,
     engine_equals_reference(
         tmp_path / "ledger.duckdb", spec, contacts, accounts, events, START + 3 * DAY + 1000
     )
+
+
+def test_a_later_derive_of_the_same_spec_builds_and_compiles_nothing_new(
+    tmp_path: Path, starter_spec: Spec
+) -> None:
+    """`accord derive` reads its instant from a session variable and names its steps the same each
+    run, so a later derive of the spec in the process (another ledger, another instant) reuses every
+    expression and its SQL; a small derive once spent 2 of its 2.5 s building and compiling them.
+    Reused on a new connection, they still give the reference's answer at the new instant."""
+    from accord.engine import backends
+    from accord.engine import derive as engine
+
+    contacts = {"c1": {"account_id": "a1", "seniority": "vp", "committee_role": "champion", "country": "US"}}
+    accounts: dict[str, dict[str, Any]] = {"a1": {"employees": 800, "industry": "software"}}
+    kinds = ["page_view", "pricing_view", "email_click", "demo_request"]
+    events = [
+        Event(f"e{i}", START + i * 7 * HOUR, k, "c1", "a1", topic="pricing") for i, k in enumerate(kinds)
+    ]
+    shapes = []
+    for n, as_of in enumerate((START + 2 * DAY, START + 9 * DAY + 1000)):
+        built, compiled = set(engine._BUILT), set(backends._COMPILED)
+        with load_ledger(tmp_path / f"l{n}.duckdb", contacts, accounts, events) as store:
+            derived, cache = run_engine(store, starter_spec, as_of, shared=True)
+            try:
+                shapes.append(engine_shape(derived, starter_spec))
+            finally:
+                cache.close()
+        compare(
+            shapes[-1], reference_shape(derive_reference(starter_spec, contacts, accounts, events, as_of))
+        )
+    assert set(engine._BUILT) == built and set(backends._COMPILED) == compiled  # the second run's
+    assert shapes[0]["points"] != shapes[1]["points"]  # intent decayed: the instant did reach the SQL

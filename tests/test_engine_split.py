@@ -39,7 +39,7 @@ def test_chunks_store_each_step_under_one_name_and_build_it_once() -> None:
     """Two chunks' materialisers store a named step under the same table name, so the step's readers
     see equal tables and the second chunk reuses the first one's expression; other inputs build anew."""
     con = ibis.duckdb.connect()
-    builds = Builds()
+    builds = Builds(None)
     built: list[str] = []
 
     def total(t: ir.Table) -> ir.Table:

@@ -14,7 +14,7 @@ import pytest
 from accord import service
 from accord.ledger.imports import Stager
 from accord.service.hosted import HostedWorkspace
-from accord.service.ingest import IngestResult, events_table, ingest
+from accord.service.ingestion import IngestResult, events_table, ingest
 
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ from accord.engine.inputs import profiles_sql
 from accord.engine.realtime import LeadState, RealTime
 from accord.service.decide import realtime
 from accord.service.hosted import HostedWorkspace
-from accord.service.ingest import ingest
+from accord.service.ingestion import ingest
 from accord.service.keys import record_audit
 
 AS_OF = datetime(2026, 11, 2, 12, tzinfo=UTC)

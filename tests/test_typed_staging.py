@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from accord.ledger.imports import Stager
 from accord.ledger.typed import PYTHON_MAX, stage_events
-from accord.service.ingest import events_table
+from accord.service.ingestion import events_table
 from accord.spec.catalog import GOVERNANCE_EVENT_TYPES
 
 EPOCH = datetime(1990, 1, 1, tzinfo=UTC)  # instants either side of the earliest an event may have

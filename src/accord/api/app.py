@@ -326,6 +326,14 @@ def _audit(
     )
 
 
+KEY_REFUSALS = {
+    "401": "no API key, or one that is unknown or revoked",
+    "403": "the key's role may not do this (docs/api.md, the permission matrix)",
+    "429": "the key (or, for unknown keys, the client address) is over its rate limit; see Retry-After",
+}
+"""Answers every authenticated operation can give, documented once for all of them."""
+
+
 def _document_keys(app: FastAPI) -> None:
     """Declare the API-key schemes in the OpenAPI document, so /api/v1/docs can send a key."""
     build = app.openapi
@@ -342,6 +350,18 @@ def _document_keys(app: FastAPI) -> None:
         health = schema.get("paths", {}).get(f"{API}/health", {}).get("get")
         if health is not None:
             health["security"] = []
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if path == f"{API}/health" or not isinstance(operation, dict):
+                    continue
+                answers = operation.setdefault("responses", {})
+                refusals = dict(KEY_REFUSALS)
+                if method in ("post", "put", "patch"):
+                    refusals["413"] = "the body is over 8 MB"
+                for code, text in refusals.items():
+                    answers.setdefault(
+                        code, {"description": text, "content": {"application/problem+json": {}}}
+                    )
         app.openapi_schema = schema
         return schema
 

@@ -27,6 +27,36 @@ Python; account chunks build equal expressions over equally named tables, so eac
 _COMPILED_MAX = 512
 
 
+def create_table(backend: Any, name: str, expr: ir.Table, *, temp: bool = False) -> None:
+    """``create_table`` as Ibis does it (typed columns, then an insert), compiling each distinct
+    expression once per process on DuckDB; a permanent table replaces one of the same name."""
+    op = expr.op()
+    if backend.name != "duckdb" or op.find(ops.InMemoryTable):
+        backend.create_table(name, expr, temp=temp, overwrite=not temp)
+        return
+    query = _COMPILED.get(op)
+    if query is None:
+        query = backend.compiler.to_sqlglot(expr).sql(backend.dialect)
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[op] = query
+    schema = expr.schema()
+    target = (
+        sge.table_(name, db="main", catalog="temp", quoted=True)
+        if temp
+        else sge.to_identifier(name, quoted=True)
+    )
+    create = sge.Create(
+        kind="TABLE",
+        this=sge.Schema(this=target, expressions=schema.to_sqlglot_column_defs(backend.dialect)),
+        properties=sge.Properties(expressions=[sge.TemporaryProperty()]) if temp else None,
+        replace=not temp,
+    )
+    columns = ", ".join(sge.to_identifier(c, quoted=True).sql(backend.dialect) for c in schema.names)
+    backend.raw_sql(create.sql(backend.dialect))
+    backend.raw_sql(f"INSERT INTO {target.sql(backend.dialect)} ({columns}) {query}")
+
+
 class Materializer:
     """Creates named temporary tables and drops them when derive is done (no finalizers left behind)."""
 
@@ -68,29 +98,10 @@ class Materializer:
         return table
 
     def _create(self, name: str, expr: ir.Table) -> ir.Table:
-        """``create_table(temp=True)`` as Ibis does it (typed columns, then an insert), compiling each
-        distinct expression once."""
-        backend = self.backend
-        op = expr.op()
-        if backend.name != "duckdb" or op.find(ops.InMemoryTable):
-            return backend.create_table(name, expr, temp=True)
-        query = _COMPILED.get(op)
-        if query is None:
-            query = backend.compiler.to_sqlglot(expr).sql(backend.dialect)
-            if len(_COMPILED) >= _COMPILED_MAX:
-                _COMPILED.clear()
-            _COMPILED[op] = query
-        schema = expr.schema()
-        target = sge.table_(name, db="main", catalog="temp", quoted=True)
-        create = sge.Create(
-            kind="TABLE",
-            this=sge.Schema(this=target, expressions=schema.to_sqlglot_column_defs(backend.dialect)),
-            properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
-        )
-        columns = ", ".join(sge.to_identifier(c, quoted=True).sql(backend.dialect) for c in schema.names)
-        backend.raw_sql(create.sql(backend.dialect))
-        backend.raw_sql(f"INSERT INTO {target.sql(backend.dialect)} ({columns}) {query}")
-        return backend.table(name, database=("temp", "main"))
+        create_table(self.backend, name, expr, temp=True)
+        if self.backend.name != "duckdb":
+            return self.backend.table(name)
+        return self.backend.table(name, database=("temp", "main"))
 
     def split(self, expr: ir.Table, key: str) -> Callable[[int], ir.Table] | None:
         """``expr`` written once as files partitioned by the integer column ``key``; the result reads

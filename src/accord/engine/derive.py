@@ -7,10 +7,12 @@ intermediate table (``cache``) so later steps read it instead of recomputing it.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -22,6 +24,24 @@ Progress = Callable[[str, float], None]
 T = TypeVar("T")
 
 TRIGGERS = {state.KIND_EVENT: "event", state.KIND_WAKE: "wake_up", state.KIND_AS_OF: "as_of"}
+
+Instant: TypeAlias = int | ir.IntegerValue
+"""The as-of instant in epoch seconds: a literal, or (DuckDB) a session variable read by the SQL."""
+
+
+AS_OF_VARIABLE = "accord_as_of"
+"""The DuckDB session variable a derive reads its instant from (set by the caller)."""
+
+
+@ibis.udf.scalar.builtin(name="getvariable")  # type: ignore[untyped-decorator]
+def _getvariable(name: str) -> int:  # type: ignore[empty-body]
+    """DuckDB's session variable (``SET VARIABLE``), folded into a constant when a query is bound."""
+
+
+def as_of_expression(variable: str = AS_OF_VARIABLE) -> ir.IntegerValue:
+    """The instant as the SQL reads it from ``variable``."""
+    out: ir.IntegerValue = _getvariable(variable).name("as_of")
+    return out
 
 
 @dataclass
@@ -64,8 +84,14 @@ def derive(
     progress: Progress | None = None,
     chunk_events: int | None = CHUNK_EVENTS,
     scratch: Callable[[], Any] | None = None,
+    as_of_variable: str | None = None,
 ) -> Derived:
     """Everything docs/derive.md defines, as of ``as_of`` (whole epoch seconds).
+
+    With ``as_of_variable`` (DuckDB: the caller has run ``SET VARIABLE <name> = as_of``) the SQL
+    reads the instant from that variable instead of holding it as a literal. Every derive of one spec
+    then builds the same expressions and compiles the same SQL, and a later derive in the process
+    reuses them (:class:`Builds`): on a small ledger that was most of a derive's 2.5 s.
 
     With ``chunk_events`` and ``scratch`` (a factory of short-lived materialisers with
     ``__call__(expr, name=None)`` and ``close``, like :class:`accord.engine.backends.Materializer`), a
@@ -73,10 +99,16 @@ def derive(
     ``cache`` and its intermediates dropped with its scratch materialiser. A materialiser that can
     ``name_by_content`` gives every chunk the same table names, so the chunks' plans compile once.
     """
+    instant: Instant = as_of if as_of_variable is None else as_of_expression(as_of_variable)
     events = _count(ev) if chunk_events is not None and scratch is not None else 0
     chunks = -(-events // chunk_events) if chunk_events and events > chunk_events else 1
+    # shared by the process only when the instant is a variable: then a caller that reads outputs
+    # through its own back end (never through an expression's) gets equal expressions back
+    builds = Builds(plan.fingerprint if as_of_variable is not None else None)
     if chunks == 1 or scratch is None:
-        return _derive_chunk(plan, ev, profiles, as_of, cache=cache, progress=progress, opportunities=True)
+        return _derive_chunk(
+            plan, ev, profiles, instant, cache=cache, progress=progress, opportunities=True, once=builds
+        )
     keyed_profiles = cache(_chunk_keys(profiles, chunks))
     used = state.event_columns(plan)
     keyed_ev = _keyed_events(ev.select(*[c for c in ev.columns if c in used]), keyed_profiles, chunks)
@@ -90,7 +122,6 @@ def derive(
     timings: dict[str, float] = {}
     family = f"d{next(_derives)}"
     widest: dict[str, int] = {}
-    builds = Builds()
     for k in range(chunks):
         local = scratch()
         stable = getattr(local, "name_by_content", None)
@@ -106,7 +137,7 @@ def derive(
                 plan,
                 local(events_of(k), "events"),
                 local(keyed_profiles.filter(keyed_profiles._chunk == k).drop("_chunk"), "profiles"),
-                as_of,
+                instant,
                 cache=local,
                 progress=report,
                 opportunities=False,
@@ -124,7 +155,7 @@ def derive(
     clock = time.perf_counter()
     unknown = 0
     if plan.spec.pipeline.track_history:
-        opp_history, unknown_table = journey.opportunity_history(plan, ev, as_of)
+        opp_history, unknown_table = journey.opportunity_history(plan, ev, instant)
         outputs["stages"].append(cache(opp_history))
         unknown = int(unknown_table.to_pyarrow()["n"][0].as_py() or 0)
     timings["stage histories"] = timings.get("stage histories", 0.0) + time.perf_counter() - clock
@@ -167,7 +198,7 @@ def _derive_chunk(
     plan: Plan,
     ev: ir.Table,
     profiles: ir.Table,
-    as_of: int,
+    as_of: Instant,
     *,
     cache: Callable[[ir.Table], ir.Table],
     progress: Progress | None,
@@ -178,7 +209,7 @@ def _derive_chunk(
     """One derive over whole account streams. ``widest`` carries the largest partitions seen by earlier
     chunks: a chunk packs its counts at least that wide, so chunks share one layout and one plan.
     ``once`` carries the expressions earlier chunks built (see :class:`Builds`)."""
-    once = Builds() if once is None else once
+    once = Builds(None) if once is None else once
     timings: list[tuple[str, float]] = []
     clock = time.perf_counter()
 
@@ -263,22 +294,40 @@ def _named(cache: Callable[..., ir.Table]) -> Callable[[ir.Table, str], ir.Table
     return lambda expr, _name: cache(expr)
 
 
+_BUILT: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_BUILT_MAX = 256
+_BUILT_LOCK = threading.Lock()  # a server may derive two workspaces at once
+
+
 class Builds:
-    """Expressions built once per distinct inputs within one derive.
+    """Expressions built once per distinct inputs: within one derive, or (``plan`` given) for the
+    whole process.
 
     Building a step's expression is Python work (about 0.3 s for the drivers alone, 1 to 2 s for a
-    whole chunk); chunks hand equal inputs to the same builders, so only the first chunk pays. Kept per
-    derive, never globally: an expression holds its back end, which must not outlive the derive.
+    whole chunk). Chunks hand equal inputs to the same builders, and so do later derives of the same
+    spec when their intermediates have the same names and the instant is a variable: only the first
+    pays. An expression depends only on the plan, its inputs' names and types, the layout and the
+    instant, all in the key; its data never enters it. Ibis compares DuckDB back ends by their kind,
+    so an expression built on an earlier connection compiles and runs on the current one, provided
+    the caller's back end runs it: executing it through its own would reach a closed connection.
     """
 
-    def __init__(self) -> None:
-        self.built: dict[tuple[Any, ...], Any] = {}
+    def __init__(self, plan: str | None) -> None:
+        self.plan = plan
+        self.built: OrderedDict[tuple[Any, ...], Any] = OrderedDict() if plan is None else _BUILT
 
     def __call__(self, name: str, build: Callable[[], T], *inputs: Any) -> T:
-        key = (name, *(x.op() if isinstance(x, ir.Table) else x for x in inputs))
-        if key not in self.built:
-            self.built[key] = build()
-        out: T = self.built[key]
+        key = (self.plan, name, *(x.op() if isinstance(x, ir.Table | ir.Value) else x for x in inputs))
+        with _BUILT_LOCK:
+            found = self.built.get(key)
+            if found is not None:
+                self.built.move_to_end(key)
+                return found  # type: ignore[no-any-return]
+        out = build()  # outside the lock: seconds of Python, and equal builds are interchangeable
+        with _BUILT_LOCK:
+            self.built[key] = out
+            while self.plan is not None and len(self.built) > _BUILT_MAX:
+                self.built.popitem(last=False)
         return out
 
 
@@ -298,7 +347,7 @@ def _outputs(
     history: ir.Table,
     at: ir.Table,
     drivers: ir.Table,
-    as_of: int,
+    as_of: Instant,
 ) -> tuple[ir.Table, ir.Table]:
     """The score history (every point with its stage) and the leads (as-of scores, top driver, stage)."""
     spec = plan.spec

@@ -243,7 +243,7 @@ def account_history(plan: Plan, walked: ir.Table, profiles: ir.Table) -> ir.Tabl
     return _expand(steps, "account", plan.stage_ids, plan.optional)
 
 
-def opportunity_history(plan: Plan, ev: ir.Table, as_of: int) -> tuple[ir.Table, ir.Table]:
+def opportunity_history(plan: Plan, ev: ir.Table, as_of: int | ir.IntegerValue) -> tuple[ir.Table, ir.Table]:
     """Opportunity stage history from opportunity events, and the count of unknown stage values."""
     stages = plan.spec.pipeline.stages
     ids = [s.id for s in stages]

@@ -54,6 +54,14 @@ class Plan:
     def __post_init__(self) -> None:
         self.data = self.spec.model_dump(mode="json", by_alias=True)
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """The spec's content: expressions built for one plan serve any plan with the same one."""
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(self.data, sort_keys=True).encode()).hexdigest()
+
     # scopes
     @cached_property
     def event_scope(self) -> Scope:

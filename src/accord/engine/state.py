@@ -53,7 +53,7 @@ def block_expr(plan: Plan, reg_index: int, t: ir.Table) -> Any:
     return ibis.greatest(t.ts + 1, t.ts + recycle, t.recycle_on_ts.coalesce(0))
 
 
-def build_stream(plan: Plan, ev: ir.Table, profiles: ir.Table, as_of: int) -> ir.Table:
+def build_stream(plan: Plan, ev: ir.Table, profiles: ir.Table, as_of: int | ir.IntegerValue) -> ir.Table:
     """Events (up to as-of) with their partition, plus as-of and wake-up rows per known contact."""
     prof = profiles.select(pc=profiles.contact_id, p=profiles.part, role=profiles.committee_role)
     e = ev.filter(ev.ts <= as_of, ev.contact_id.notnull() | ev.account_id.notnull())
@@ -85,7 +85,8 @@ def build_stream(plan: Plan, ev: ir.Table, profiles: ir.Table, as_of: int) -> ir
     as_of_rows = profiles.select(
         contact_id=profiles.contact_id, part=profiles.part, role=profiles.committee_role
     )
-    parts.append(synthetic(as_of_rows, ibis.literal(as_of, "int64"), KIND_AS_OF))
+    instant = ibis.literal(as_of, "int64") if isinstance(as_of, int) else as_of
+    parts.append(synthetic(as_of_rows, instant, KIND_AS_OF))
     for reg in plan.regressions:
         triggers = e.filter(e.known, e.type.isin(list(reg.on)))
         triggers = triggers.mutate(wake=block_expr(plan, reg.index, triggers))
@@ -345,7 +346,7 @@ def _distinct_days(lay: Layout, t: ir.Table, name: str, windowed: bool) -> Any:
     return started - lay.lane(t, f"gone__{name}") if windowed else started
 
 
-def recent_signals(plan: Plan, s: ir.Table, as_of: int) -> ir.Table:
+def recent_signals(plan: Plan, s: ir.Table, as_of: int | ir.IntegerValue) -> ir.Table:
     """Per contact and intent signal: events in the 30 days before as-of and the latest one (drivers)."""
     mine = s.filter(s.sig.notnull())
     return mine.group_by([mine.contact_id, mine.sig]).aggregate(

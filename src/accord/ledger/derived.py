@@ -15,9 +15,11 @@ DERIVED_TABLES = ("derived_scores", "derived_leads", "derived_drivers", "derived
 
 def replace_derived(ledger: Ledger, backend: Any, tables: dict[str, ir.Table]) -> dict[str, int]:
     """Build every table under a staging name, then swap all in one transaction: readers never see a mix."""
+    from accord.engine.backends import create_table
+
     counts: dict[str, int] = {}
     for name, expr in tables.items():
-        backend.create_table(f"{name}__new", expr, overwrite=True)
+        create_table(backend, f"{name}__new", expr)
         rows = ledger.con.execute(f"SELECT count(*) FROM {name}__new").fetchall()[0]
         counts[name] = int(rows[0])
     with ledger.transaction():

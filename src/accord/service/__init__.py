@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     )
     from accord.service.handoffs import disposition, owner_queue, run_tick, sla
     from accord.service.hosted import HostedWorkspace, hold
-    from accord.service.ingest import IngestResult, ingest
+    from accord.service.ingestion import IngestResult, ingest
     from accord.service.keys import KeyInfo, audit, create_key, has_admin_key, list_keys, revoke_key
     from accord.service.plays import acknowledge_alert, handoff_context, list_alerts, may_acknowledge_alert
     from accord.service.records import account_view, contact_view, dispose, opportunity_view, touch
@@ -52,7 +52,7 @@ _WHERE: dict[str, str] = {
     "Explanation": "accord.service.derive",
     "Forbidden": "accord.service.access",
     "HostedWorkspace": "accord.service.hosted",
-    "IngestResult": "accord.service.ingest",
+    "IngestResult": "accord.service.ingestion",
     "KeyInfo": "accord.service.keys",
     "NotFound": "accord.service.access",
     "Progress": "accord.service.workspace",
@@ -83,7 +83,7 @@ _WHERE: dict[str, str] = {
     "has_admin_key": "accord.service.keys",
     "hold": "accord.service.hosted",
     "import_file": "accord.service.workspace",
-    "ingest": "accord.service.ingest",
+    "ingest": "accord.service.ingestion",
     "init_workspace": "accord.service.workspace",
     "known_filters": "accord.service.reports",
     "leads": "accord.service.derive",

@@ -33,12 +33,15 @@ class DeriveResult:
 
 
 def _output_tables(
-    points: Any, leads: Any, drivers: Any, stages: Any, moment: datetime, version: str
+    points: Any, leads: Any, drivers: Any, stages: Any, moment: datetime | Any, version: str
 ) -> dict[str, Any]:
-    """The derived tables as stored: instants as UTC timestamps, every row stamped with the spec version."""
+    """The derived tables as stored: instants as UTC timestamps, every row stamped with the spec version.
+    ``moment`` is the instant, or an expression of it (the session variable: the same SQL each run)."""
 
     def utc(col: Any) -> Any:
         return col.as_timestamp("s").cast("timestamp('UTC')")
+
+    instant = ibis.literal(moment, type="timestamp('UTC')") if isinstance(moment, datetime) else utc(moment)
 
     stamp = {"spec_version": ibis.literal(version)}
     return {
@@ -46,7 +49,7 @@ def _output_tables(
             "contact_id", at=utc(points.ts), trigger=points.trigger, fit=points.fit, intent=points.intent,
             committee=points.committee, score=points.score, tier=points.tier, motion=points.motion,
             disposition=points.disposition, assigned=points.assigned, stage=points.stage, **stamp),
-        "derived_leads": leads.mutate(as_of=ibis.literal(moment, type="timestamp('UTC')"),
+        "derived_leads": leads.mutate(as_of=instant,
                                       stage_since=utc(leads.stage_since), **stamp),
         "derived_drivers": drivers.select(
             "contact_id", "rank", "component", "key", "label", "points", "count",
@@ -144,7 +147,7 @@ def run_derive(
     import time
 
     from accord.engine.backends import Materializer, duckdb_backend
-    from accord.engine.derive import derive
+    from accord.engine.derive import AS_OF_VARIABLE, as_of_expression, derive
     from accord.engine.inputs import events_sql, profiles_sql
     from accord.engine.plan import Plan
     from accord.ledger.derived import record_run, replace_derived
@@ -171,7 +174,13 @@ def run_derive(
                 load_secs = 0.0
             else:
                 ev = backend.sql(events_sql(spec))  # read where used: a copy would hold every column
-                profiles = cache(backend.sql(profiles_sql(spec, as_of_ts)))
+                # the same names and the instant as a variable: every derive of this spec in the
+                # process builds and compiles its steps once (engine.derive.Builds)
+                ledger.con.execute(f"SET VARIABLE {AS_OF_VARIABLE} = {as_of_ts}::BIGINT")
+                cache.name_by_content("run")
+                profiles = cache(
+                    backend.sql(profiles_sql(spec, f"getvariable('{AS_OF_VARIABLE}')")), "profiles"
+                )
                 load_secs = time.perf_counter() - clock
                 if progress:
                     progress("reading the ledger", 0.05)
@@ -183,9 +192,11 @@ def run_derive(
                     cache=cache,
                     progress=progress,
                     scratch=lambda: Materializer(backend),
+                    as_of_variable=AS_OF_VARIABLE,
                 )
+            instant = moment if engine == "spark" else as_of_expression()
             tables = _output_tables(
-                derived.points, derived.leads, derived.drivers, derived.stages, moment, version
+                derived.points, derived.leads, derived.drivers, derived.stages, instant, version
             )
             clock = time.perf_counter()
             counts = replace_derived(ledger, backend, tables)
