@@ -347,7 +347,8 @@ def test_key_by_header_cookie_and_revocation(
     assert httpx.get(server.url + "/spec", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     listed = admin.get("/keys").json()["keys"]
     assert key_id in {k["key_id"] for k in listed} and all("key" not in k and "hash" not in k for k in listed)
-    assert admin.delete(f"/keys/{key_id}").json()["revoked_at"]
+    revoked = admin.delete(f"/keys/{key_id}").json()
+    assert revoked["revoked_at"].endswith("Z") and revoked["created_at"].endswith("Z")  # as every instant
     is_problem(httpx.get(server.url + "/spec", headers={"Authorization": f"Bearer {key}"}), 401)
     is_problem(admin.post("/keys", json={"person": "nobody", "role": "viewer"}), 400)
     is_problem(admin.post("/keys", json={"person": "omar", "role": "god"}), 422)
@@ -365,6 +366,7 @@ def test_every_write_is_audited(served: tuple[Server, dict[str, str]], admin: ht
     assert done["person"] == "dana" and done["detail"]["stored"] == 1
     assert all(r["method"] != "GET" for r in rows)
     assert {"at", "key_id", "person", "role", "method", "path", "status", "detail"} <= set(rows[0])
+    assert all(r["at"].endswith("Z") for r in rows)
 
 
 def test_health_needs_no_key(served: tuple[Server, dict[str, str]]) -> None:

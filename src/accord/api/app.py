@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from accord.api.limiter import Limiter
 from accord.api.problems import install
 from accord.service.hosted import HostedWorkspace, hold
+from accord.service.keys import utc_text
 
 API = "/api/v1"
 NOW_ENV = "ACCORD_NOW"
@@ -111,14 +112,14 @@ class Ticker:
                 if derive:  # before the tick's own writes, so those are derived next time
                     self.derived, self.derived_at = written, now
             self.last = {
-                "at": datetime.now(UTC).isoformat(),
+                "at": utc_text(datetime.now(UTC)),
                 "seconds": round(time.perf_counter() - started, 3),
                 "derived": derive,
                 "written": dict(result.written),
             }
         except Exception as exc:  # the server stays up; the next tick tries again
             log.exception("background tick failed")
-            self.last = {"at": datetime.now(UTC).isoformat(), "error": f"{type(exc).__name__}: {exc}"}
+            self.last = {"at": utc_text(datetime.now(UTC)), "error": f"{type(exc).__name__}: {exc}"}
 
 
 GC_SETTLE_EVERY = 5.0

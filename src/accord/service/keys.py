@@ -49,8 +49,8 @@ class KeyInfo:
             "person": self.person,
             "role": self.role,
             "label": self.label,
-            "created_at": self.created_at.isoformat(),
-            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "created_at": utc_text(self.created_at),
+            "revoked_at": utc_text(self.revoked_at) if self.revoked_at else None,
         }
 
 
@@ -246,6 +246,11 @@ def _write_audit(ws: Workspace, rows: list[_AuditRow]) -> None:
         )
 
 
+def utc_text(value: datetime) -> str:
+    """An instant as every API answer writes it: UTC, with a Z."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def audit(ws: Workspace, limit: int = 100) -> list[dict[str, Any]]:
     """The latest audit rows, newest first."""
     with ws.ledger(read_only=True) as ledger:
@@ -257,6 +262,6 @@ def audit(ws: Workspace, limit: int = 100) -> list[dict[str, Any]]:
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     for row in rows:
-        row["at"] = row["at"].isoformat()
+        row["at"] = utc_text(row["at"])
         row["detail"] = json.loads(row["detail"]) if row["detail"] else {}
     return rows
