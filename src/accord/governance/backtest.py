@@ -135,28 +135,13 @@ def _scratch(ledger: Ledger) -> Ledger:
 
 
 def _derive(scratch: Ledger, spec: Spec, moment: datetime, progress: Progress) -> None:
-    """What `accord derive` stores, stored in the scratch ledger (its only derive run)."""
-    from accord.engine.backends import Materializer, duckdb_backend
-    from accord.engine.derive import derive
-    from accord.engine.inputs import events_sql, profiles_sql
-    from accord.engine.plan import Plan
-    from accord.ledger.derived import record_run, replace_derived
-    from accord.service.derive import _output_tables
+    """What `accord derive` stores, stored in the scratch ledger (its only derive run); the agreement
+    in force reuses what the workspace's own derives built and compiled (service.store_derive)."""
+    from accord.ledger.derived import record_run
+    from accord.service.derive import store_derive
 
-    as_of = int(moment.timestamp())
     version = spec_hash(spec)
-    backend = duckdb_backend(scratch.con)
-    cache = Materializer(backend)
-    try:
-        ev = cache(backend.sql(events_sql(spec)))
-        profiles = cache(backend.sql(profiles_sql(spec, as_of)))
-        derived = derive(Plan(spec), ev, profiles, as_of, cache=cache, progress=progress)
-        tables = _output_tables(
-            derived.points, derived.leads, derived.drivers, derived.stages, moment, version
-        )
-        counts = replace_derived(scratch, backend, tables)
-    finally:
-        cache.close()
+    counts, _timings, _unknown = store_derive(scratch, spec, int(moment.timestamp()), progress)
     scratch.con.execute("DELETE FROM derive_runs")
     record_run(
         scratch,

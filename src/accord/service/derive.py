@@ -147,9 +147,6 @@ def run_derive(
     import time
 
     from accord.engine.backends import Materializer, duckdb_backend
-    from accord.engine.derive import AS_OF_VARIABLE, as_of_expression, derive
-    from accord.engine.inputs import events_sql, profiles_sql
-    from accord.engine.plan import Plan
     from accord.ledger.derived import record_run, replace_derived
 
     if engine not in ("duckdb", "spark"):
@@ -159,80 +156,130 @@ def run_derive(
     moment = (as_of or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     as_of_ts = int(moment.timestamp())
     started = datetime.now(UTC)
-    clock = time.perf_counter()
     with ws.ledger() as ledger, _run_settings(ledger.con, memory_limit):
         from accord.governance.proposals import sync
 
         sync(ws, ledger, now=started)  # a hand edit of accord.yaml enters the change log here
-        backend = duckdb_backend(ledger.con)
-        cache = Materializer(backend)
-        try:
-            if engine == "spark":
+        if engine == "spark":
+            backend = duckdb_backend(ledger.con)
+            cache = Materializer(backend)
+            try:
                 derived = _derive_on_spark(ledger, spec, as_of_ts, progress)
                 for name in ("points", "leads", "drivers", "stages"):
                     setattr(derived, name, cache(ibis.memtable(getattr(derived, name))))
-                load_secs = 0.0
-            else:
-                ev = backend.sql(events_sql(spec))  # read where used: a copy would hold every column
-                # the same names and the instant as a variable: every derive of this spec in the
-                # process builds and compiles its steps once (engine.derive.Builds)
-                ledger.con.execute(f"SET VARIABLE {AS_OF_VARIABLE} = {as_of_ts}::BIGINT")
-                cache.name_by_content("run")
-                profiles = cache(
-                    backend.sql(profiles_sql(spec, f"getvariable('{AS_OF_VARIABLE}')")), "profiles"
+                tables = _output_tables(
+                    derived.points, derived.leads, derived.drivers, derived.stages, moment, version
                 )
-                load_secs = time.perf_counter() - clock
-                if progress:
-                    progress("reading the ledger", 0.05)
-                derived = derive(
-                    Plan(spec),
-                    ev,
-                    profiles,
-                    as_of_ts,
-                    cache=cache,
-                    progress=progress,
-                    scratch=lambda: Materializer(backend),
-                    as_of_variable=AS_OF_VARIABLE,
-                )
-            instant = moment if engine == "spark" else as_of_expression()
-            tables = _output_tables(
-                derived.points, derived.leads, derived.drivers, derived.stages, instant, version
-            )
-            clock = time.perf_counter()
-            counts = replace_derived(ledger, backend, tables)
-            timings = [
-                ("reading the ledger", load_secs),
-                *derived.timings,
-                ("writing tables", time.perf_counter() - clock),
-            ]
-            tiers = dict(
-                ledger.con.execute(
-                    "SELECT coalesce(tier, '(none)'), count(*) FROM derived_leads GROUP BY 1 ORDER BY 1"
-                ).fetchall()
-            )
-            stages = dict(
-                ledger.con.execute(
-                    "SELECT coalesce(stage, '(none)'), count(*) FROM derived_leads GROUP BY 1"
-                ).fetchall()
-            )
-            run_id = f"drv_{started:%Y%m%dT%H%M%S}_{secrets.token_hex(3)}"
-            record_run(
-                ledger,
-                run_id=run_id,
-                spec_version=version,
-                as_of=moment,
-                started=started,
-                finished=datetime.now(UTC),
-                engine=engine,
-                counts=counts,
-                timings=timings,
-            )
-        finally:
-            cache.close()
+                clock = time.perf_counter()
+                counts = replace_derived(ledger, backend, tables)
+                timings = [
+                    ("reading the ledger", 0.0),
+                    *derived.timings,
+                    ("writing tables", time.perf_counter() - clock),
+                ]
+            finally:
+                cache.close()
+            unknown = derived.unknown_opportunity_stages
+        else:
+            counts, timings, unknown = store_derive(ledger, spec, as_of_ts, progress)
+        tiers = dict(
+            ledger.con.execute(
+                "SELECT coalesce(tier, '(none)'), count(*) FROM derived_leads GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        )
+        stages = dict(
+            ledger.con.execute(
+                "SELECT coalesce(stage, '(none)'), count(*) FROM derived_leads GROUP BY 1"
+            ).fetchall()
+        )
+        run_id = f"drv_{started:%Y%m%dT%H%M%S}_{secrets.token_hex(3)}"
+        record_run(
+            ledger,
+            run_id=run_id,
+            spec_version=version,
+            as_of=moment,
+            started=started,
+            finished=datetime.now(UTC),
+            engine=engine,
+            counts=counts,
+            timings=timings,
+        )
     order = {s: i for i, s in enumerate(spec.stage_ids())}
     ordered = dict(sorted(stages.items(), key=lambda kv: order.get(kv[0], len(order))))
-    return DeriveResult(
-        run_id, version, moment, counts, timings, tiers, ordered, derived.unknown_opportunity_stages
+    return DeriveResult(run_id, version, moment, counts, timings, tiers, ordered, unknown)
+
+
+def store_derive(
+    ledger: Ledger, spec: Spec, as_of: int, progress: Progress | None = None
+) -> tuple[dict[str, int], list[tuple[str, float]], int]:
+    """Derive on the ledger's DuckDB as of ``as_of`` and replace its derived tables: (rows per table,
+    seconds per step, unknown opportunity stages). `accord derive` and the backtest both run this.
+
+    The instant is a session variable and the steps keep their names, so every derive of one spec
+    in the process builds and compiles its steps once (docs/derive.md, "The instant in the SQL")."""
+    import time
+
+    from accord.engine.backends import Materializer, duckdb_backend
+    from accord.engine.derive import AS_OF_VARIABLE, as_of_expression
+    from accord.engine.inputs import events_sql, profiles_sql
+    from accord.ledger.derived import replace_derived
+
+    clock = time.perf_counter()
+    backend = duckdb_backend(ledger.con)
+    cache = Materializer(backend)
+    try:
+        ev = backend.sql(events_sql(spec))  # read where used: a copy would hold every column
+        ledger.con.execute(f"SET VARIABLE {AS_OF_VARIABLE} = {int(as_of)}::BIGINT")
+        cache.name_by_content("run")
+        profiles = cache(backend.sql(profiles_sql(spec, f"getvariable('{AS_OF_VARIABLE}')")), "profiles")
+        load_secs = time.perf_counter() - clock
+        if progress:
+            progress("reading the ledger", 0.05)
+        derived = _engine(spec, cache, ev, profiles, as_of, progress, AS_OF_VARIABLE)
+        tables = _output_tables(
+            derived.points,
+            derived.leads,
+            derived.drivers,
+            derived.stages,
+            as_of_expression(),
+            spec_hash(spec),
+        )
+        clock = time.perf_counter()
+        counts = replace_derived(ledger, backend, tables)
+    finally:
+        cache.close()
+    timings = [
+        ("reading the ledger", load_secs),
+        *derived.timings,
+        ("writing tables", time.perf_counter() - clock),
+    ]
+    return counts, timings, derived.unknown_opportunity_stages
+
+
+def _engine(
+    spec: Spec,
+    cache: Any,
+    ev: Any,
+    profiles: Any,
+    as_of: int,
+    progress: Progress | None,
+    variable: str | None = None,
+) -> Any:
+    """The engine on ``cache``'s back end, in account chunks when the ledger is large."""
+    from accord.engine.backends import Materializer
+    from accord.engine.derive import derive
+    from accord.engine.plan import Plan
+
+    backend = cache.backend
+    return derive(
+        Plan(spec),
+        ev,
+        profiles,
+        as_of,
+        cache=cache,
+        progress=progress,
+        scratch=lambda: Materializer(backend),
+        as_of_variable=variable,
     )
 
 
@@ -241,9 +288,7 @@ def _derive_on_spark(ledger: Ledger, spec: Spec, as_of: int, progress: Progress 
     import tempfile
 
     from accord.engine.backends import Materializer, spark_backend, spark_session
-    from accord.engine.derive import derive
     from accord.engine.inputs import export_inputs
-    from accord.engine.plan import Plan
 
     with tempfile.TemporaryDirectory(prefix="accord-spark-in-") as folder:
         files = export_inputs(ledger.con, spec, as_of, Path(folder))
@@ -253,15 +298,7 @@ def _derive_on_spark(ledger: Ledger, spec: Spec, as_of: int, progress: Progress 
             try:
                 ev = spark.read_parquet(str(files.events))
                 profiles = spark.read_parquet(str(files.profiles))
-                derived = derive(
-                    Plan(spec),
-                    ev,
-                    profiles,
-                    as_of,
-                    cache=cache,
-                    progress=progress,
-                    scratch=lambda: Materializer(spark),
-                )
+                derived = _engine(spec, cache, ev, profiles, as_of, progress)
                 for name in ("points", "leads", "drivers", "stages"):
                     setattr(derived, name, getattr(derived, name).to_pyarrow())
             finally:
