@@ -140,6 +140,7 @@ def test_list_and_get(as_role: dict[str, httpx.Client], text: str) -> None:
     ]
     one = as_role["rep"].get("/proposals/p1")
     assert one.status_code == 200
+    assert one.json()["proposed_at"].endswith("Z")  # UTC with a Z, as every instant the API answers
     assert one.json()["text"] == bar(text, 35) and one.json()["backtest"]["movers"]
     missing = is_problem(as_role["viewer"].get("/proposals/p9"), 404)
     assert "no proposal 'p9'" in missing["detail"] and "p1" in missing["hint"]

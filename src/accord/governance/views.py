@@ -5,7 +5,7 @@ plain JSON (exact numbers, every field), so the CLI, and later the API, show the
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from accord.governance.backtest import Backtest
@@ -18,7 +18,9 @@ def plain(value: Any) -> Any:
     """JSON-ready: dataclasses as dicts, instants as ISO text."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):  # UTC with a Z, as every API answer writes instants
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
@@ -40,7 +42,7 @@ def changelog_json(log: ChangeLog) -> dict[str, Any]:
     """The change log as plain data, oldest version first (as :class:`ChangeLog` holds them); each
     proposal as :func:`proposal_json` gives it (no full text)."""
     return {
-        "as_of": log.as_of.isoformat(),
+        "as_of": plain(log.as_of),
         "entries": [
             {
                 "activation": plain(e.activation),
