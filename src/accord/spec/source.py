@@ -54,7 +54,6 @@ def join_path(parent: str, key: object) -> str:
     return f'{parent}["{text}"]'
 
 
-
 class _Composer(yaml.CSafeLoader):
     """The same rules over libyaml's parser: composing the starter spec takes 4 ms, not 70. A text
     it refuses is parsed again by the pure-Python one, whose messages and lines the docs show."""
