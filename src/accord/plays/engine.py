@@ -108,7 +108,7 @@ def lead_rows(
 
 
 def qualified_at(view: HandoffView, row: dict[str, Any], routed: bool = False) -> int:
-    """When the lead last qualified for a play: it entered its current stage, reached its current
+    """When the lead last qualified for a play: it entered its current stage, rose to a better
     tier, or was assigned (``routed``: by this tick), whichever is latest."""
     assigned = view.as_of if routed else None
     if assigned is None:

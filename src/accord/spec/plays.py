@@ -140,7 +140,7 @@ class Play(Model):
     follow_up: FollowUp | None = Field(None, description="Follow-ups after the last step.")
     enrol_within: Duration = Field(
         timedelta(days=14),
-        description="How long after a lead qualifies (enters its stage, reaches its tier or is "
+        description="How long after a lead qualifies (enters its stage, rises to a better tier or is "
         "assigned) it may still enter, in calendar time: a play starts when the lead does, so leads "
         "that qualified months ago are not given tasks due today when plays are turned on.",
     )
