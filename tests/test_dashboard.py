@@ -348,6 +348,12 @@ def test_report_errors_are_pages_not_crashes(browsers: dict[str, TestClient]) ->
     bad_option = client.get("/reports/funnel", params={"by": "colour"})
     assert bad_option.status_code == 400
     assert "By: unknown dimension" in text(bad_option.text)
+    # the page names the fields it shows, never a command-line flag (this one once read --to-stage)
+    backwards = client.get("/reports/funnel", params={"from_stage": "opportunity", "to_stage": "awareness"})
+    assert backwards.status_code == 400
+    said = text(backwards.text)
+    assert "To stage 'awareness' does not come after From stage 'opportunity'" in said, said
+    assert "--" not in said.split("Cannot show this page")[-1]
     # not a dead end: back to the report, the other options and the filters kept, the bad one dropped
     two = client.get(
         "/reports/funnel", params={"by": "colour", "horizon_days": "30", "segment": "mid_market"}

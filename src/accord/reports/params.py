@@ -8,6 +8,7 @@ the API once advertised ``horizon_days`` while it read ``horizon``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from accord.errors import ReportError
@@ -60,14 +61,19 @@ def check_positive(name: str, value: float | None) -> None:
 _FLAG = re.compile(r"--([a-z][a-z-]*)")
 
 
-def query_wording(text: str) -> str:
-    """A report error as the API and dashboard should say it: query parameters, not CLI flags.
+def reworded_flags(text: str, say: Callable[[str], str]) -> str:
+    """Every CLI flag in ``text`` (``--from-stage``) as ``say`` words its parameter (``from_stage``).
 
-    Report code raises its errors once, in the CLI's words (``--by``, ``--horizon``); the web adapters
-    translate at the edge so a caller reads the name it can send (``by``, ``from_stage``).
-    """
+    Report code raises its errors once, in the CLI's words (``--by``, ``--horizon``); the API and the
+    dashboard translate at their edge, both through this one reading of the flags."""
+    return _FLAG.sub(lambda m: say(m.group(1).replace("-", "_")), text)
+
+
+def query_wording(text: str) -> str:
+    """A report error as the API should say it: the query parameter a caller can send (``by``,
+    ``from_stage``), not the CLI flag."""
     text = text.replace("--answers FILE", "answers (q1:2,q2:1,...)")
-    return _FLAG.sub(lambda m: m.group(1).replace("-", "_"), text)
+    return reworded_flags(text, lambda name: name)
 
 
 def refuse_unknown(given: list[str], accepted: list[str], what: str, also: tuple[str, ...] = ()) -> None:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from accord.reports.params import reworded_flags
+
 _Rule = tuple[re.Pattern[str], Callable[[re.Match[str], Any], str]]
 
 OPTION_LABELS = {
@@ -19,8 +21,10 @@ OPTION_LABELS = {
     "campaign": "Campaign",
     "from_stage": "From stage",
     "to_stage": "To stage",
+    "horizon": "Horizon (days)",
     "horizon_days": "Horizon (days)",
     "threshold": "Threshold",
+    "window": "Window (days)",
     "window_days": "Window (days)",
 }
 """A report option as its field on the report page is labelled (the CLI's ``--by`` is "By" there)."""
@@ -39,7 +43,6 @@ _OWNER_REFUSAL = re.compile(
     r"^(?P<person>\S+) cannot (?P<what>.+?) (?P<contact>\S+): only (?P<owner>\S+) \(the owner\)"
     r"(?: or (?P<manager>\S+) \(their manager\))? can$"
 )
-_OPTION = re.compile(r"^--(?P<option>[a-z_-]+): (?P<rest>.*)$", re.S)
 _HINTS: tuple[_Rule, ...] = (
     (re.compile(r"^pass --reason with one of: .*$"), lambda _m, spec: f"choose a reason: {_reasons(spec)}"),
     (re.compile(r"^pass --on YYYY-MM-DD$"), lambda _m, _spec: "pick the day the lead comes back"),
@@ -63,13 +66,15 @@ def for_page(message: str, hint: str | None, spec: Any) -> tuple[str, str | None
         if hint and hint.startswith("ask the owner"):
             hint = f"ask {owner}" + hint.removeprefix("ask the owner")
         return said, hint
-    option = _OPTION.match(message)
-    if option:
-        label = OPTION_LABELS.get(option["option"].replace("-", "_"), option["option"])
-        message = f"{label}: {option['rest']}"
     if hint:
         for pattern, say in _HINTS:
             found = pattern.match(hint)
             if found:
-                return message, say(found, spec)
-    return message, hint
+                return _labelled(message), say(found, spec)
+    return _labelled(message), None if hint is None else _labelled(hint)
+
+
+def _labelled(text: str) -> str:
+    """A report option's flag (``--from-stage``) as its field on the report page is labelled ("From
+    stage"); any other flag is left as it was."""
+    return reworded_flags(text, lambda name: OPTION_LABELS.get(name, "--" + name.replace("_", "-")))
