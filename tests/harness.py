@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from accord.domain.reference import Event, ReferenceResult
 from accord.engine.backends import Materializer, duckdb_backend
-from accord.engine.derive import AS_OF_VARIABLE, Derived, derive
+from accord.engine.derive import AS_OF_VARIABLE, Derived, bind_as_of, derive
 from accord.engine.inputs import events_sql, profiles_sql
 from accord.engine.plan import Plan
 from accord.ledger.schema import TABLES
@@ -92,15 +92,12 @@ def run_engine(
     same spec in the process. The outputs are then materialised here, by this run's back end."""
     backend = backend or duckdb_backend(ledger.con)
     cache = Materializer(backend)
-    variable = None
+    variable, instant_sql = None, str(as_of)
     if shared:
-        variable = AS_OF_VARIABLE
-        ledger.con.execute(f"SET VARIABLE {variable} = {as_of}::BIGINT")
+        variable, instant_sql = AS_OF_VARIABLE, bind_as_of(ledger.con, as_of)
         cache.name_by_content("harness")
     ev = cache(backend.sql(events_sql(spec)), "events")
-    profiles = cache(
-        backend.sql(profiles_sql(spec, f"getvariable('{variable}')" if variable else as_of)), "profiles"
-    )
+    profiles = cache(backend.sql(profiles_sql(spec, instant_sql)), "profiles")
     scratch = (lambda: Materializer(backend)) if chunk_events else None
     derived = derive(
         Plan(spec), ev, profiles, as_of, cache=cache, chunk_events=chunk_events, scratch=scratch,

@@ -25,8 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accord.api.limiter import Limiter
 from accord.api.problems import install
+from accord.reports.base import utc_text
 from accord.service.hosted import HostedWorkspace, hold
-from accord.service.keys import utc_text
 
 API = "/api/v1"
 NOW_ENV = "ACCORD_NOW"

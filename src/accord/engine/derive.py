@@ -38,6 +38,13 @@ def _getvariable(name: str) -> int:  # type: ignore[empty-body]
     """DuckDB's session variable (``SET VARIABLE``), folded into a constant when a query is bound."""
 
 
+def bind_as_of(con: Any, as_of: int, variable: str = AS_OF_VARIABLE) -> str:
+    """Set the session variable a derive reads its instant from on DuckDB connection ``con``; the
+    SQL text that reads it, for hand-written queries (the profiles)."""
+    con.execute(f"SET VARIABLE {variable} = {int(as_of)}::BIGINT")
+    return f"getvariable('{variable}')"
+
+
 def as_of_expression(variable: str = AS_OF_VARIABLE) -> ir.IntegerValue:
     """The instant as the SQL reads it from ``variable``."""
     out: ir.IntegerValue = _getvariable(variable).name("as_of")

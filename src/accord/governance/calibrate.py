@@ -24,6 +24,7 @@ from accord.governance import fitting, snapshots
 from accord.governance.fitting import F64, Band
 from accord.governance.snapshots import Sample
 from accord.ledger.store import Ledger
+from accord.reports.base import utc_text
 from accord.service.workspace import Workspace
 from accord.spec.load import parse_spec
 from accord.spec.model import Spec
@@ -125,7 +126,7 @@ class Calibration:
 
 
 def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    return utc_text(ts)
 
 
 def _day(ts: int) -> str:

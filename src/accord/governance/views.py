@@ -5,13 +5,13 @@ plain JSON (exact numbers, every field), so the CLI, and later the API, show the
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from accord.governance.backtest import Backtest
 from accord.governance.changelog import ChangeLog
 from accord.governance.proposals import Proposal
-from accord.reports.base import Column, Filters, Report, Section
+from accord.reports.base import Column, Filters, Report, Section, utc_text
 
 
 def plain(value: Any) -> Any:
@@ -19,7 +19,7 @@ def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, datetime):  # UTC with a Z, as every API answer writes instants
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return utc_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):

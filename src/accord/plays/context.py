@@ -19,6 +19,7 @@ from accord.handoffs.view import HandoffView
 from accord.ledger.store import Ledger
 from accord.plays.engine import Plays, lead_rows, qualified_at, schedule
 from accord.plays.ledger import enrolments
+from accord.reports.base import utc_text
 from accord.reports.data import ts as epoch
 from accord.spec.model import Spec
 
@@ -69,7 +70,7 @@ class Context:
 
 
 def _iso(ts: int | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    return None if ts is None else utc_text(ts)
 
 
 def contexts(

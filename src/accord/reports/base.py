@@ -42,6 +42,12 @@ class Section:
         return [dict(zip((c.key for c in self.columns), row, strict=True)) for row in self.rows]
 
 
+def utc_text(value: datetime | float) -> str:
+    """An instant (or epoch seconds) as every JSON answer writes it: UTC, ISO, ending in Z."""
+    moment = value.astimezone(UTC) if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class Filters:
     """What every report can be narrowed by; a period is [since, until) in UTC seconds."""
@@ -51,6 +57,11 @@ class Filters:
     segment: str | None = None
     team: str | None = None
     source: str | None = None
+
+    @property
+    def named(self) -> bool:
+        """Whether a segment, team or source is asked for (values the workspace must know)."""
+        return any(v is not None for v in (self.segment, self.team, self.source))
 
     def describe(self) -> dict[str, Any]:
         def day(ts: int | None) -> str | None:
@@ -91,7 +102,7 @@ class Report:
         return {
             "report": self.name,
             "title": self.title,
-            "as_of": datetime.fromtimestamp(self.as_of, UTC).isoformat().replace("+00:00", "Z"),
+            "as_of": utc_text(self.as_of),
             "filters": self.filters.describe(),
             "currency": self.currency,
             "sections": [
@@ -199,7 +210,7 @@ def html_table(section: Section, cell: Callable[[Any, Column], str]) -> str:
 def plain(value: Any) -> Any:
     """JSON-safe value: dates as ISO text, NaN as null, numbers kept exact."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return utc_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and math.isnan(value):

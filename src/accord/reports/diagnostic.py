@@ -181,13 +181,10 @@ def _q6(data: ReportData, _label: str) -> Finding:
     if due:  # the content report lists them: the rule is written, not applied
         shown = ", ".join(due[:5]) + (f" and {len(due) - 5} more" if len(due) > 5 else "")
         rule += f", yet {len(due)} live assets are past it (the content report's retire list: {shown})"
-    if row["recent"] and not due:
-        return Finding(
-            2, f"{row['recent']} content uses on {row['recent_deals']} deals in the last {days} days; {rule}"
-        )
     if row["recent"]:
         return Finding(
-            1, f"{row['recent']} content uses on {row['recent_deals']} deals in the last {days} days; {rule}"
+            1 if due else 2,
+            f"{row['recent']} content uses on {row['recent_deals']} deals in the last {days} days; {rule}",
         )
     return Finding(
         1, f"{row['n']} content uses on {row['deals']} deals, none in the last {days} days; {rule}"

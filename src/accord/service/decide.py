@@ -23,6 +23,7 @@ from accord.engine.realtime import LeadState, RealTime, SliceCache, fetch_rows
 from accord.errors import AccordError
 from accord.handoffs.view import HandoffView, clock_types
 from accord.ledger.store import Ledger
+from accord.reports.base import utc_text
 from accord.service.hosted import HostedWorkspace
 from accord.service.workspace import Workspace
 
@@ -32,7 +33,7 @@ OPEN = ("open", "at_risk", "breached")
 
 
 def _iso(ts: int | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    return None if ts is None else utc_text(ts)
 
 
 class RepsCache:

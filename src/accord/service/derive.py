@@ -144,10 +144,9 @@ def run_derive(
     notation, e.g. ``"3GB"``) caps DuckDB's memory for the run.
     """
     import secrets
-    import time
 
     from accord.engine.backends import Materializer, duckdb_backend
-    from accord.ledger.derived import record_run, replace_derived
+    from accord.ledger.derived import record_run
 
     if engine not in ("duckdb", "spark"):
         raise WorkspaceError(f"unknown engine '{engine}'", hint="use duckdb (default) or spark")
@@ -161,22 +160,12 @@ def run_derive(
 
         sync(ws, ledger, now=started)  # a hand edit of accord.yaml enters the change log here
         if engine == "spark":
-            backend = duckdb_backend(ledger.con)
-            cache = Materializer(backend)
+            cache = Materializer(duckdb_backend(ledger.con))
             try:
                 derived = _derive_on_spark(ledger, spec, as_of_ts, progress)
                 for name in ("points", "leads", "drivers", "stages"):
                     setattr(derived, name, cache(ibis.memtable(getattr(derived, name))))
-                tables = _output_tables(
-                    derived.points, derived.leads, derived.drivers, derived.stages, moment, version
-                )
-                clock = time.perf_counter()
-                counts = replace_derived(ledger, backend, tables)
-                timings = [
-                    ("reading the ledger", 0.0),
-                    *derived.timings,
-                    ("writing tables", time.perf_counter() - clock),
-                ]
+                counts, timings = _store(ledger, cache.backend, derived, moment, version, 0.0)
             finally:
                 cache.close()
             unknown = derived.unknown_opportunity_stages
@@ -220,40 +209,44 @@ def store_derive(
     import time
 
     from accord.engine.backends import Materializer, duckdb_backend
-    from accord.engine.derive import AS_OF_VARIABLE, as_of_expression
+    from accord.engine.derive import AS_OF_VARIABLE, as_of_expression, bind_as_of
     from accord.engine.inputs import events_sql, profiles_sql
-    from accord.ledger.derived import replace_derived
 
     clock = time.perf_counter()
     backend = duckdb_backend(ledger.con)
     cache = Materializer(backend)
     try:
         ev = backend.sql(events_sql(spec))  # read where used: a copy would hold every column
-        ledger.con.execute(f"SET VARIABLE {AS_OF_VARIABLE} = {int(as_of)}::BIGINT")
+        instant_sql = bind_as_of(ledger.con, as_of)
         cache.name_by_content("run")
-        profiles = cache(backend.sql(profiles_sql(spec, f"getvariable('{AS_OF_VARIABLE}')")), "profiles")
+        profiles = cache(backend.sql(profiles_sql(spec, instant_sql)), "profiles")
         load_secs = time.perf_counter() - clock
         if progress:
             progress("reading the ledger", 0.05)
         derived = _engine(spec, cache, ev, profiles, as_of, progress, AS_OF_VARIABLE)
-        tables = _output_tables(
-            derived.points,
-            derived.leads,
-            derived.drivers,
-            derived.stages,
-            as_of_expression(),
-            spec_hash(spec),
-        )
-        clock = time.perf_counter()
-        counts = replace_derived(ledger, backend, tables)
+        counts, timings = _store(ledger, backend, derived, as_of_expression(), spec_hash(spec), load_secs)
     finally:
         cache.close()
+    return counts, timings, derived.unknown_opportunity_stages
+
+
+def _store(
+    ledger: Ledger, backend: Any, derived: Any, instant: Any, version: str, load_secs: float
+) -> tuple[dict[str, int], list[tuple[str, float]]]:
+    """The engine's outputs stored as the derived tables: (rows per table, seconds per step)."""
+    import time
+
+    from accord.ledger.derived import replace_derived
+
+    tables = _output_tables(derived.points, derived.leads, derived.drivers, derived.stages, instant, version)
+    clock = time.perf_counter()
+    counts = replace_derived(ledger, backend, tables)
     timings = [
         ("reading the ledger", load_secs),
         *derived.timings,
         ("writing tables", time.perf_counter() - clock),
     ]
-    return counts, timings, derived.unknown_opportunity_stages
+    return counts, timings
 
 
 def _engine(

@@ -20,6 +20,7 @@ from typing import Any
 
 from accord.api.permissions import Principal, Role
 from accord.errors import AccordError
+from accord.reports.base import utc_text
 from accord.service.grouped import GroupWriter, Waiting
 from accord.service.hosted import HostedWorkspace
 from accord.service.workspace import Workspace
@@ -244,11 +245,6 @@ def _write_audit(ws: Workspace, rows: list[_AuditRow]) -> None:
             "INSERT INTO audit_log VALUES " + ", ".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows),
             [value for row in rows for value in row.values],
         )
-
-
-def utc_text(value: datetime) -> str:
-    """An instant as every API answer writes it: UTC, with a Z."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def audit(ws: Workspace, limit: int = 100) -> list[dict[str, Any]]:

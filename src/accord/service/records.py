@@ -16,6 +16,7 @@ from typing import Any
 from accord.errors import AccordError
 from accord.handoffs.view import HandoffView
 from accord.ledger.schema import event_time_problem
+from accord.reports.base import utc_text
 from accord.service.access import NotFound, require_owner_or_manager
 from accord.service.decide import clock_dict
 from accord.service.derive import explain
@@ -34,7 +35,7 @@ TOUCH_TYPES = (
 def plain(value: Any) -> Any:
     """A value JSON can carry: instants as ISO text, decimals as floats."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return utc_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):

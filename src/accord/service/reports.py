@@ -21,20 +21,16 @@ def report(ws: Workspace, name: str, filters: Filters | None = None, **options: 
     filters = filters or Filters()
     with ws.ledger(read_only=True) as ledger:
         data = ReportData(ledger, spec, filters)
-        if _named(filters):
+        if filters.named:
             for problem in unknown_filters(filters, data.filter_values()).values():
                 raise problem
         return run_report(name, data, options)
 
 
-def _named(filters: Filters) -> bool:
-    return any(v is not None for v in (filters.segment, filters.team, filters.source))
-
-
 def check_filters(ws: Workspace, filters: Filters) -> None:
     """Refuse unknown filter values up front, before work a report would otherwise waste (the
     diagnostic's questions asked at a terminal)."""
-    if _named(filters):
+    if filters.named:
         for problem in unknown_filters(filters, known_filters(ws)).values():
             raise problem
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from accord.errors import AccordError
 from accord.ledger.store import Ledger
+from accord.reports.base import utc_text
 from accord.spec.model import Spec
 from accord.spec.rules import suggest
 from accord.watch.rules import PREFIX, Firing
@@ -40,7 +41,7 @@ class Alert(Firing):
 
     def as_dict(self) -> dict[str, Any]:
         def iso(ts: int | None) -> str | None:
-            return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+            return None if ts is None else utc_text(ts)
 
         return {
             "alert_id": self.alert_id,

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from accord.ledger.store import Ledger
 from accord.reports.agreement import pct
-from accord.reports.base import Filters
+from accord.reports.base import Filters, utc_text
 from accord.reports.commitments import acceptance_between, mql_entries, routing_minutes, sla_line
 from accord.reports.data import ReportData
 from accord.spec.model import Spec, WatchRule
@@ -54,7 +54,7 @@ class Period:
 
 
 def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    return utc_text(ts)
 
 
 def complete_weeks(spec: Spec, as_of: int, count: int) -> list[Period]:

@@ -237,8 +237,7 @@ def _begin(request: Request) -> Ctx | Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
     q = parse(request.query_params, ws.spec.workspace.timezone)
-    named = {"segment": q.filters.segment, "team": q.filters.team, "source": q.filters.source}
-    if any(v is not None for v in named.values()):
+    if q.filters.named:
         q = drop_unknown(q, service.unknown_filters(q.filters, service.known_filters(ws)))
     ctx = Ctx(request, ws, who, deps.now_of(request), q, _read_flash(request))
     try:

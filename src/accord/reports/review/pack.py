@@ -12,10 +12,9 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from accord.reports.base import Column, Filters, Report, Section, fmt, html_table, markdown_table
+from accord.reports.base import Column, Filters, Report, Section, fmt, html_table, markdown_table, utc_text
 from accord.reports.review.period import Period
 
 MONTH_MINUTES = {"rejections": 10, "false_positives": 10, "tiers": 10, "sla": 10, "stalled": 10,
@@ -63,7 +62,7 @@ class ReviewPack:
         raise KeyError(key)
 
     def _as_of_text(self) -> str:
-        return datetime.fromtimestamp(self.as_of, UTC).isoformat().replace("+00:00", "Z")
+        return utc_text(self.as_of)
 
     def _intro(self) -> list[str]:
         p, q = self.period, self.previous
