@@ -1,9 +1,10 @@
 """Small typed event batches are staged in Python (accord.ledger.typed) instead of a DuckDB query;
-both must give the same batch: rows, hashes, derived ids, refusals and their reasons, in order."""
+both must give the same batch: rows, hashes, derived ids, refusals and their reasons, in order. The
+API's events are staged from their Python values (stage_plain) without Arrow: the same batch again."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pyarrow as pa
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accord.ledger.imports import Stager
-from accord.ledger.typed import PYTHON_MAX, stage_events
+from accord.ledger.typed import PYTHON_MAX, stage_events, stage_plain
 from accord.service.ingestion import events_table
 from accord.spec.catalog import GOVERNANCE_EVENT_TYPES
 
@@ -23,7 +24,13 @@ event = st.fixed_dictionaries(
         "event_id": st.one_of(st.none(), st.sampled_from(["e1", "e2", "e3"]), text),
         "occurred_at": st.one_of(
             st.none(),
-            st.integers(-(10**13), 10**13).map(lambda us: EPOCH + timedelta(microseconds=us)),
+            st.builds(
+                lambda us, minutes: (EPOCH + timedelta(microseconds=us)).astimezone(
+                    timezone(timedelta(minutes=minutes))
+                ),
+                st.integers(-(10**13), 10**13),
+                st.sampled_from([0, 330, -300, 840]),
+            ),
         ),
         "type": st.one_of(
             st.none(), st.sampled_from(["page_view", "pricing_view", *GOVERNANCE_EVENT_TYPES[:2]])
@@ -59,7 +66,21 @@ def _both(rows: list[dict[str, Any]]) -> tuple[Any, Any]:
         in_python = stage_events(table, label="t", stager=stager)
     finally:
         stager.close()
+    if len(rows) <= PYTHON_MAX:
+        _same_as_plain(rows, in_python)
     return in_duckdb, in_python
+
+
+def _same_as_plain(rows: list[dict[str, Any]], staged: Any) -> None:
+    """stage_plain gives the batch staging gives, and its dicts are those rows with their microseconds."""
+    plain = stage_plain(rows, label="t")
+    assert plain.rows.schema == staged.rows.schema
+    assert plain.rows.to_pylist() == staged.rows.to_pylist()
+    assert [(r.row, r.reason) for r in plain.rejects] == [(r.row, r.reason) for r in staged.rejects]
+    assert (plain.rows_read, plain.kind, plain.file) == (staged.rows_read, staged.kind, staged.file)
+    assert plain.plain is not None
+    micros = staged.rows["occurred_at"].cast(pa.int64()).to_pylist()
+    assert plain.plain == [{**r, "_us": us} for r, us in zip(staged.rows.to_pylist(), micros, strict=True)]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -98,6 +98,17 @@ def staged_events(rows: pa.Table, ids: set[str]) -> list[Event]:
         row["ts"] = us // 1_000_000  # floor, as epoch() and floor() give it for instants before 1970 too
         row["us"] = us
         out.append(event_of(row))
+    return out
+
+
+def plain_events(rows: Sequence[Mapping[str, Any]], ids: set[str]) -> list[Event]:
+    """:func:`staged_events` for rows staged from Python values (``Batch.plain``, which carry their
+    instant in microseconds as ``_us``): the same events, read without Arrow."""
+    out = []
+    for row in rows:
+        if row["event_id"] in ids:
+            us = int(row["_us"])
+            out.append(event_of({**row, "ts": us // 1_000_000, "us": us}))
     return out
 
 

@@ -362,12 +362,22 @@ def pick_first(table: Table, checked: pa.Table, rows_read: int, label: str) -> B
     """From staged rows (``_row``, columns, ``content_hash``, ``_reason``), the batch to commit: rows with a
     reason are refused, and of the rows sharing a key the first is kept (a later one with other content
     is refused as a clash)."""
+    columns = ("_row", table.key, "content_hash", "_reason")
+    keep, refused = first_of_each(table, *(checked[c].to_pylist() for c in columns))
+    cols = ["_row"] + [c.name for c in table.columns] + [table.extra, "content_hash"]
+    good = checked.filter(pa.array(keep, type=pa.bool_())).select(cols)
+    return Batch(kind=table.kind, rows=good, rejects=refused, rows_read=rows_read, file=label)
+
+
+def first_of_each(
+    table: Table, rows: list[Any], keys: list[Any], digests: list[Any], reasons: list[Any]
+) -> tuple[list[bool], list[Reject]]:
+    """Which staged rows to keep, and the refusals: rows with a reason first, then clashes."""
     rejects: list[Reject] = []
     clashes: list[Reject] = []
     keep: list[bool] = []
     first: dict[Any, tuple[int, str]] = {}  # key -> (its first row, that row's content hash)
-    columns = ("_row", table.key, "content_hash", "_reason")
-    for row, ident, digest_value, reason in zip(*(checked[c].to_pylist() for c in columns), strict=True):
+    for row, ident, digest_value, reason in zip(rows, keys, digests, reasons, strict=True):
         if reason:
             rejects.append(Reject(int(row), reason))
             keep.append(False)
@@ -379,9 +389,7 @@ def pick_first(table: Table, checked: pa.Table, rows_read: int, label: str) -> B
                 f"{table.key} '{ident}' repeats row {seen[0]} with different values; keep one row per id"
             )
             clashes.append(Reject(int(row), message))
-    cols = ["_row"] + [c.name for c in table.columns] + [table.extra, "content_hash"]
-    good = checked.filter(pa.array(keep, type=pa.bool_())).select(cols)
-    return Batch(kind=table.kind, rows=good, rejects=rejects + clashes, rows_read=rows_read, file=label)
+    return keep, rejects + clashes
 
 
 def _sql_type(column: Column) -> str:

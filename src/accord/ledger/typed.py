@@ -13,11 +13,15 @@ does not know how to read goes to DuckDB instead.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from accord.ledger.imports import Stager, pick_first
+from accord.ledger.imports import Stager, first_of_each, pick_first
 from accord.ledger.schema import EARLIEST_EVENT, EVENT_TIME_PROBLEM, LATEST_EVENT, TABLES
 from accord.ledger.writes import Batch
 from accord.spec.catalog import GOVERNANCE_EVENT_TYPES
@@ -30,6 +34,10 @@ _SUBJECTS = ("contact_id", "account_id", "opportunity_id")
 _GOVERNANCE = frozenset(GOVERNANCE_EVENT_TYPES)
 _US = pa.timestamp("us", tz="UTC")
 _EARLIEST, _LATEST = (int(t.timestamp()) * 1_000_000 for t in (EARLIEST_EVENT, LATEST_EVENT))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_STRINGS = tuple(c.name for c in _TABLE.columns if c.type == "string")
+_STAMPS = tuple(c.name for c in _TABLE.columns if c.type == "timestamp")
 
 
 def stage_events(data: pa.Table, *, label: str, stager: Stager) -> Batch:
@@ -67,6 +75,20 @@ def _checked(data: pa.Table) -> pa.Table:
         if c.type == "timestamp"
     }
     extra = [text if text is not None else "{}" for text in data.column(_TABLE.extra).to_pylist()]
+    ids, hashes, reasons = _assess(n, values, micros, extra)
+    arrays: dict[str, pa.Array] = {"_row": pa.array(range(1, n + 1), pa.int64())}
+    for column in _TABLE.columns:
+        arrays[column.name] = pa.array(ids, pa.string()) if column.name == "event_id" else data[column.name]
+    arrays[_TABLE.extra] = pa.array(extra, pa.string())
+    arrays["content_hash"] = pa.array(hashes, pa.string())
+    arrays["_reason"] = pa.array(reasons, pa.string())
+    return pa.table(arrays)
+
+
+def _assess(
+    n: int, values: _Values, micros: _Micros, extra: list[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """Each row's id (derived from the hash when none is given), content hash and refusal reasons."""
     hashed = [c.name for c in _TABLE.columns if c.name not in ("source", "event_id")]
     required = [c for c in _TABLE.required() if c != "event_id"]
     hashes: list[str] = []
@@ -84,13 +106,69 @@ def _checked(data: pa.Table) -> pa.Table:
             complaints.append(EVENT_TIME_PROBLEM)
         reasons.append("; ".join(complaints))
     ids = [e if e is not None else "h:" + h for e, h in zip(values["event_id"], hashes, strict=True)]
-    arrays: dict[str, pa.Array] = {"_row": pa.array(range(1, n + 1), pa.int64())}
+    return ids, hashes, reasons
+
+
+def plain_columns(
+    events: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, list[str | None]], dict[str, list[datetime | None]], list[str]]:
+    """Events as given to the API (instants zone-aware) as the columns the events table stages:
+    text for text columns, instants in UTC, properties as sorted JSON. The one reading of an API
+    event, whether it then goes to Arrow (:func:`accord.service.ingestion.events_table`) or not."""
+    texts = {name: [None if e.get(name) is None else str(e.get(name)) for e in events] for name in _STRINGS}
+    stamps: dict[str, list[datetime | None]] = {}
+    for name in _STAMPS:
+        values = [e.get(name) for e in events]
+        stamps[name] = [v.astimezone(UTC) if isinstance(v, datetime) else None for v in values]
+    extra = [json.dumps(e.get("properties") or {}, sort_keys=True, default=_json_default) for e in events]
+    return texts, stamps, extra
+
+
+def _json_default(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+
+def stage_plain(events: Sequence[Mapping[str, Any]], *, label: str) -> Batch:
+    """The batch ``stage_events(events_table(events))`` gives, staged from the Python values.
+
+    A server commits the single events of requests that arrive together as one group, and
+    everything in that commit holds up every request of the group. Arrow's compute functions each
+    let go of the interpreter lock and must wait to take it back behind the request threads: a
+    group of ten staged through Arrow took ~60 such waits. This path reads the values as given
+    and builds the Arrow rows the commit needs without computing on them; the batch also carries
+    the kept rows as dicts (``Batch.plain``), so the commit and the cache read them as they are.
+    """
+    n = len(events)
+    texts, stamps, extra = plain_columns(events)
+    micros = {
+        name: [None if t is None else (t - _EPOCH) // _MICROSECOND for t in ts] for name, ts in stamps.items()
+    }
+    ids, hashes, reasons = _assess(n, texts, micros, extra)
+    rows = list(range(1, n + 1))
+    keep, rejects = first_of_each(_TABLE, rows, ids, hashes, reasons)
+    kept = [i for i in range(n) if keep[i]]
+    arrays: dict[str, pa.Array] = {"_row": pa.array([rows[i] for i in kept], pa.int64())}
+    plain: list[dict[str, Any]] = [{"_row": rows[i]} for i in kept]
     for column in _TABLE.columns:
-        arrays[column.name] = pa.array(ids, pa.string()) if column.name == "event_id" else data[column.name]
-    arrays[_TABLE.extra] = pa.array(extra, pa.string())
-    arrays["content_hash"] = pa.array(hashes, pa.string())
-    arrays["_reason"] = pa.array(reasons, pa.string())
-    return pa.table(arrays)
+        name = column.name
+        if name in _STAMPS:
+            got: list[Any] = [stamps[name][i] for i in kept]
+            arrays[name] = pa.array(got, _US)
+        else:
+            got = [ids[i] for i in kept] if name == "event_id" else [texts[name][i] for i in kept]
+            arrays[name] = pa.array(got, pa.string())
+        for row, value in zip(plain, got, strict=True):
+            row[name] = value
+    for name, values in ((_TABLE.extra, extra), ("content_hash", hashes)):
+        got = [values[i] for i in kept]
+        arrays[name] = pa.array(got, pa.string())
+        for row, value in zip(plain, got, strict=True):
+            row[name] = value
+    for row, i in zip(plain, kept, strict=True):
+        row["_us"] = micros["occurred_at"][i]
+    return Batch(
+        kind=_TABLE.kind, rows=pa.table(arrays), rejects=rejects, rows_read=n, file=label, plain=plain
+    )
 
 
 _Values = dict[str, list[str | None]]

@@ -73,6 +73,9 @@ class Batch:
     mapping: dict[str, Any] = field(default_factory=dict)
     repeats: int = 0  # rows that repeat an earlier row of the same file exactly: duplicates too
     provided: tuple[str, ...] | None = None  # columns the file carries (None: whole records)
+    # The kept rows as dicts, in order, when they were staged from Python values (the API's events,
+    # :func:`accord.ledger.typed.stage_plain`): a small commit then reads them without Arrow.
+    plain: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -119,7 +122,14 @@ def commit(
         with ledger.transaction():
             if batch.kind == "events":
                 _append_events(
-                    ledger, "staged_rows", batch.rows, import_id, result, count_as_rows=True, known=known
+                    ledger,
+                    "staged_rows",
+                    batch.rows,
+                    import_id,
+                    result,
+                    count_as_rows=True,
+                    known=known,
+                    plain=batch.plain,
                 )
             else:
                 staged = "staged_rows"
@@ -234,10 +244,15 @@ def _append_events(
     *,
     count_as_rows: bool,
     known: Mapping[str, str] | None = None,
+    plain: list[dict[str, Any]] | None = None,
 ) -> None:
     small = rows.num_rows <= SMALL_BATCH
     if small:  # look the ids up in the primary-key index instead of joining all events
-        mine = list(zip(*(rows[c].to_pylist() for c in ("_row", "event_id", "content_hash")), strict=True))
+        if plain is not None:
+            mine = [(r["_row"], r["event_id"], r["content_hash"]) for r in plain]
+        else:
+            columns = ("_row", "event_id", "content_hash")
+            mine = list(zip(*(rows[c].to_pylist() for c in columns), strict=True))
         if known is None:
             stored = ledger.stored_hashes([eid for _, eid, _ in mine])
         else:
@@ -276,7 +291,7 @@ def _append_events(
         fresh = [eid for _, eid, _ in mine if eid not in stored]
         _fault("before_events")
         if _as_values(rows):
-            n_new = _insert_values(ledger, rows, set(fresh), cols, import_id)
+            n_new = _insert_values(ledger, plain or rows.to_pylist(), set(fresh), cols, import_id)
         else:
             inserted = ledger.con.execute(
                 insert + "WHERE list_contains(?, s.event_id)", [import_id, _now(), fresh]
@@ -303,9 +318,11 @@ def _append_events(
         result.events_written += n_new
 
 
-def _insert_values(ledger: Ledger, rows: pa.Table, fresh: set[str], cols: list[str], import_id: str) -> int:
+def _insert_values(
+    ledger: Ledger, rows: list[dict[str, Any]], fresh: set[str], cols: list[str], import_id: str
+) -> int:
     """Insert the staged rows whose ids are ``fresh`` as parameters (see VALUES_ROWS); how many."""
-    new = [r for r in rows.select([*cols, "content_hash"]).to_pylist() if r["event_id"] in fresh]
+    new = [r for r in rows if r["event_id"] in fresh]
     if not new:
         return 0
     now = _now()

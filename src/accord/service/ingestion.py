@@ -10,22 +10,23 @@ refused, item by item. Then, for each contact the events name, the decision a re
 
 from __future__ import annotations
 
-import json
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, staged_events
+from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, plain_events, staged_events
 from accord.errors import AccordError
 from accord.ledger.imports import Stager
 from accord.ledger.schema import TABLES
-from accord.ledger.typed import stage_events
+from accord.ledger.typed import PYTHON_MAX, plain_columns, stage_events, stage_plain
 from accord.ledger.writes import Batch, Reject
 from accord.service.decide import MAX_DECISIONS, _pool, decisions
 from accord.service.grouped import GroupWriter, Waiting
@@ -63,28 +64,16 @@ class IngestResult:
         return sum(1 for i in self.items if i.status == status)
 
 
-def _json_default(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else str(value)
-
-
 def events_table(events: Sequence[Mapping[str, Any]]) -> pa.Table:
     """Plain event dicts (instants already zone-aware) as the typed Arrow shape imports stage."""
+    texts, stamps, extra = plain_columns(events)
     data: dict[str, Any] = {}
     for c in TABLES["events"].columns:
         if c.type == "timestamp":
-            values = [e.get(c.name) for e in events]
-            data[c.name] = pa.array(
-                [v.astimezone(UTC) if isinstance(v, datetime) else None for v in values],
-                type=pa.timestamp("us", tz="UTC"),
-            )
+            data[c.name] = pa.array(stamps[c.name], type=pa.timestamp("us", tz="UTC"))
         else:
-            data[c.name] = pa.array(
-                [None if e.get(c.name) is None else str(e.get(c.name)) for e in events], type=pa.string()
-            )
-    data["properties"] = pa.array(
-        [json.dumps(e.get("properties") or {}, sort_keys=True, default=_json_default) for e in events],
-        type=pa.string(),
-    )
+            data[c.name] = pa.array(texts[c.name], type=pa.string())
+    data["properties"] = pa.array(extra, type=pa.string())
     return pa.table(data)
 
 
@@ -112,28 +101,25 @@ def ingest(
     if len(events) > MAX_BATCH:
         raise AccordError(f"{len(events)} events in one request; at most {MAX_BATCH}", hint="split the batch")
     clock = time.perf_counter()
-    table = events_table(events)
     named = [None if e.get("event_id") is None else str(e.get("event_id")) for e in events]
     if isinstance(ws, HostedWorkspace) and None not in named and len(set(named)) == len(named):
         # every event names its own id: the committing request stages the whole group at once
-        pending = _Pending(raw=table, ids=[i for i in named if i is not None])
+        pending = _Pending(events=list(events), ids=[i for i in named if i is not None])
         _committer(ws).run(pending)
         timings = {"stage": pending.staging}
     else:
-        alone = stage_events(table, label="api", stager=_stager())
-        pending = _Pending(batch=alone, ids=[str(i) for i in alone.rows.column("event_id").to_pylist()])
+        alone = _stage(events)
+        pending = _Pending(batch=alone, ids=[eid for _, eid, _ in _triples(alone)])
+        pending.staged, pending.rejects = _triples(alone), alone.rejects
         timings = {"stage": time.perf_counter() - clock}
         if isinstance(ws, HostedWorkspace):
             _committer(ws).run(pending)
         else:
             _commit_group(ws, [pending])
-    batch = pending.batch
-    assert batch is not None
-    rejected = {r.row: r.reason for r in batch.rejects}
-    staged = batch.rows.select(["_row", "event_id", "content_hash"]).to_pylist()
+    rejected = {r.row: r.reason for r in pending.rejects}
     existing = pending.existing
     timings["commit"] = time.perf_counter() - clock - timings["stage"]
-    by_row = {int(r["_row"]): r for r in staged}
+    by_row = {row: (eid, digest) for row, eid, digest in pending.staged}
     first_of: dict[str, int] = {}
     items: list[Item] = []
     for index, event in enumerate(events):
@@ -149,11 +135,11 @@ def ingest(
                 Item(index, eid, "duplicate", contact, f"repeats item {first_of.get(str(eid), '?')}")
             )
             continue
-        eid = str(got["event_id"])
+        eid, digest = got
         first_of[eid] = index
         if eid not in existing:
             items.append(Item(index, eid, "stored", contact))
-        elif existing[eid] == got["content_hash"]:
+        elif existing[eid] == digest:
             items.append(Item(index, eid, "duplicate", contact, "already stored with the same content"))
         else:
             items.append(
@@ -183,13 +169,30 @@ def ingest(
 
 @dataclass
 class _Pending(Waiting):
-    """One request's staged events waiting for a commit, and what the commit found."""
+    """One request's events waiting for a commit, and what the commit found."""
 
-    batch: Batch | None = None
-    raw: pa.Table | None = None  # events not staged yet: the commit stages its group's at once
+    batch: Batch | None = None  # staged already (the request's own rows, numbered from 1)
+    events: list[Mapping[str, Any]] | None = None  # not staged yet: the commit stages its group's at once
     ids: list[str] = field(default_factory=list)
+    staged: list[tuple[int, str, str]] = field(default_factory=list)  # kept rows: (row, id, hash)
+    rejects: list[Reject] = field(default_factory=list)  # refused rows, numbered as the request's
     existing: dict[str, str] = field(default_factory=dict)  # id -> hash stored before this request
     staging: float = 0.0  # seconds the group's staging took
+
+
+def _stage(events: Sequence[Mapping[str, Any]]) -> Batch:
+    """Events staged as an import stages them: in Python up to PYTHON_MAX, by DuckDB above it."""
+    if len(events) <= PYTHON_MAX:
+        return stage_plain(events, label="api")
+    return stage_events(events_table(events), label="api", stager=_stager())
+
+
+def _triples(batch: Batch) -> list[tuple[int, str, str]]:
+    """The batch's kept rows as (row, event id, content hash)."""
+    if batch.plain is not None:
+        return [(int(r["_row"]), str(r["event_id"]), str(r["content_hash"])) for r in batch.plain]
+    columns = (batch.rows[c].to_pylist() for c in ("_row", "event_id", "content_hash"))
+    return [(int(row), str(eid), str(digest)) for row, eid, digest in zip(*columns, strict=True)]
 
 
 def _disjoint(group: list[_Pending], pending: _Pending) -> bool:
@@ -202,31 +205,52 @@ def _committer(ws: HostedWorkspace) -> GroupWriter[_Pending]:
     return ws.kept("committer", lambda: GroupWriter(lambda group: _commit_group(ws, group), fits=_disjoint))
 
 
-def _stage_together(parts: list[_Pending]) -> None:
-    """Stage several requests' events at once and give each its own batch back.
+def _stage_together(parts: list[_Pending]) -> Batch:
+    """Stage several requests' events as one batch; give each request its own rows and refusals.
 
     Only requests whose events all name distinct ids come here, and a group never holds two
     requests naming the same id, so the combined staging finds no repeat across requests: each
     request's rows and refusals are exactly what staging it alone would give, renumbered.
     """
     clock = time.perf_counter()
-    tables = [p.raw for p in parts if p.raw is not None]
-    batch = stage_events(pa.concat_tables(tables), label="api", stager=_stager())
+    events = [e for p in parts for e in p.events or ()]
+    batch = _stage(events)
     spent = time.perf_counter() - clock
+    ends = list(accumulate(len(p.events or ()) for p in parts))  # a part's rows: (its start, its end]
+    for part in parts:
+        part.staged, part.rejects, part.staging, part.events = [], [], spent, None
+    for row, eid, digest in _triples(batch):
+        k = bisect_left(ends, row)
+        parts[k].staged.append((row - (ends[k - 1] if k else 0), eid, digest))
+    for reject in batch.rejects:
+        k = bisect_left(ends, reject.row)
+        parts[k].rejects.append(Reject(reject.row - (ends[k - 1] if k else 0), reject.reason))
+    return batch
+
+
+def _combined(batches: list[Batch]) -> Batch:
+    """Batches staged apart as one, their row numbers kept distinct (a group that mixes requests
+    staged alone with requests staged together)."""
+    rows: list[pa.Table] = []
+    rejects: list[Reject] = []
+    plain: list[dict[str, Any]] | None = []
     offset = 0
-    row = batch.rows["_row"]
-    for part, table in zip(parts, tables, strict=True):
-        n = table.num_rows
-        mine = batch.rows.filter(pc.and_(pc.greater(row, offset), pc.less_equal(row, offset + n)))
-        refused = [r for r in batch.rejects if offset < r.row <= offset + n]
-        rows, rejects = _shifted(mine, refused, -offset)
-        part.batch = Batch(kind="events", rows=rows, rejects=rejects, rows_read=n, file="api")
-        part.staging, part.raw = spent, None
-        offset += n
+    for batch in batches:
+        moved, refused = _shifted(batch.rows, batch.rejects, offset)
+        rows.append(moved)
+        rejects += refused
+        if plain is not None and batch.plain is not None:
+            plain += [{**r, "_row": r["_row"] + offset} for r in batch.plain]
+        else:
+            plain = None
+        offset += batch.rows_read
+    return Batch(
+        kind="events", rows=pa.concat_tables(rows), rejects=rejects, rows_read=offset, file="api", plain=plain
+    )
 
 
 def _shifted(rows: pa.Table, rejects: list[Reject], by: int) -> tuple[pa.Table, list[Reject]]:
-    """Staged rows and refusals with their row numbers moved ``by``: into or out of a group's batch."""
+    """Staged rows and refusals with their row numbers moved ``by``."""
     at = rows.schema.get_field_index("_row")
     moved = rows.set_column(at, "_row", pc.add(rows["_row"], by))
     return moved, [Reject(r.row + by, r.reason) for r in rejects]
@@ -234,19 +258,11 @@ def _shifted(rows: pa.Table, rejects: list[Reject], by: int) -> tuple[pa.Table, 
 
 def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
     """Store what is new of every request in one transaction; tell each what was stored before."""
+    batches = [p.batch for p in group if p.batch is not None]
     unstaged = [p for p in group if p.batch is None]
     if unstaged:
-        _stage_together(unstaged)
-    rows: list[pa.Table] = []
-    rejects: list[Reject] = []
-    offset = 0
-    for pending in group:  # row numbers stay distinct in the combined batch
-        assert pending.batch is not None
-        moved, refused = _shifted(pending.batch.rows, pending.batch.rejects, offset)
-        rows.append(moved)
-        rejects += refused
-        offset += pending.batch.rows_read
-    batch = Batch(kind="events", rows=pa.concat_tables(rows), rejects=rejects, rows_read=offset, file="api")
+        batches.append(_stage_together(unstaged))
+    batch = batches[0] if len(batches) == 1 else _combined(batches)
     ids = [eid for pending in group for eid in pending.ids]
     with writing(ws), ws.ledger() as ledger:
         existing = ledger.stored_hashes(ids)
@@ -265,7 +281,11 @@ def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
                 # above and the commit (which reloads and skips them): what this commit wrote is the truth.
                 if done.stored is not None and done.written is not None:  # the commit says what it found
                     existing.update(done.stored)
-                    stored = staged_events(batch.rows, set(done.written))
+                    written = set(done.written)
+                    if batch.plain is not None:
+                        stored = plain_events(batch.plain, written)
+                    else:
+                        stored = staged_events(batch.rows, written)
                 else:
                     found = fetch_rows(
                         ledger.con,
