@@ -339,10 +339,17 @@ class Ledger:
         The same SQL runs on both; DuckDB's ``?`` placeholders become psycopg's ``%s`` unless
         ``pg_statement`` gives PostgreSQL its own text (for SQL the two dialects spell differently).
         """
-        with self.transaction(facts=_FACT_TABLES.search(statement) is not None):
+        facts = _FACT_TABLES.search(statement) is not None
+        if self.pg is None:
+            # One statement commits by itself: BEGIN and COMMIT around it cost two more calls, each
+            # a wait for the interpreter lock on a busy server (the audit row of every write).
             self.con.execute(statement, params or [])
-            if self.pg is not None:
-                self.pg.execute(pg_statement or statement.replace("?", "%s"), params or [])
+            if facts:
+                self.copy.committed()
+            return
+        with self.transaction(facts=facts):
+            self.con.execute(statement, params or [])
+            self.pg.execute(pg_statement or statement.replace("?", "%s"), params or [])
 
     # ---- reading --------------------------------------------------------------------------------
 

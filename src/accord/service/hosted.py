@@ -24,8 +24,10 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
+
 from accord.ledger.postgres import PostgresStore
-from accord.ledger.store import Ledger
+from accord.ledger.store import Ledger, WorkingCopy
 from accord.service.workspace import Workspace, database_url, locate
 
 _HELD: dict[Path, HostedWorkspace] = {}
@@ -48,6 +50,19 @@ class _PooledView(Ledger):
         self._held._give_back(self.pg)
 
 
+class _KeptView(Ledger):
+    """A read-only view whose cursor goes back to its thread's idle list instead of closing."""
+
+    def __init__(
+        self, path: Path, con: duckdb.DuckDBPyConnection, *, copy: WorkingCopy, free: list[Any]
+    ) -> None:
+        super().__init__(path, con, copy=copy)
+        self._free = free
+
+    def close(self) -> None:
+        self._free.append(self.con)
+
+
 class HostedWorkspace(Workspace):
     """A :class:`Workspace` whose ledger stays open; ``ledger()`` returns a cursor-backed view of it."""
 
@@ -60,6 +75,7 @@ class HostedWorkspace(Workspace):
         self._closed = False
         self.cache: dict[str, Any] = {}  # per-spec-version objects (the compiled real-time queries)
         self._cache_lock = threading.Lock()
+        self._local = threading.local()  # each thread's idle cursors, see _kept_view
 
     def ledger(self, *, read_only: bool = False) -> Ledger:
         """A cursor of the held connection; closing it leaves the database open for the others."""
@@ -70,6 +86,8 @@ class HostedWorkspace(Workspace):
                 raise WorkspaceError(f"{self.root} was closed", hint="restart `accord serve`")
             if self._main.pg is None:
                 # one WorkingCopy for every cursor: its generation tells caches about each write
+                if read_only:
+                    return self._kept_view()
                 return Ledger(self.ledger_path, self._main.con.cursor(), copy=self._main.copy)
             pg = self._idle.pop() if self._idle else None
         if pg is None:
@@ -81,6 +99,20 @@ class HostedWorkspace(Workspace):
             view.close()
             raise
         return view
+
+    def _kept_view(self) -> Ledger:
+        """A read-only view on a cursor this thread used before, given back when the view closes.
+
+        Opening and closing a cursor each let go of the interpreter lock, and under load each
+        wait to take it back behind the request threads: closing the cursor of a decision's
+        handoff view was a seventh of a loaded server's samples. A read leaves nothing on its
+        cursor (what it registers it unregisters), so the thread's next read can use it again.
+        """
+        free: list[duckdb.DuckDBPyConnection] | None = getattr(self._local, "free", None)
+        if free is None:
+            free = self._local.free = []
+        con = free.pop() if free else self._main.con.cursor()
+        return _KeptView(self.ledger_path, con, copy=self._main.copy, free=free)
 
     def _connect(self) -> PostgresStore:
         url = database_url()
