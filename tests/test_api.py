@@ -136,6 +136,36 @@ def test_ingest_batch_reports_every_item(admin: httpx.Client) -> None:
     assert resend["stored"] == 0 and resend["duplicates"] == 3
 
 
+def test_a_malformed_item_is_refused_alone(admin: httpx.Client) -> None:
+    """One bad event in a connector's batch once sent the whole batch back (422, nothing stored)."""
+    batch: list[Any] = [
+        event("api-m1", "con-000014"),
+        event("api-m2", "con-000014", at="2026-11-02T11:00:00"),  # no zone
+        {**event("api-m3", "con-000014"), "contactid": "x"},  # a typo'd field
+        "not an event",
+        event("api-m1", "con-000014"),  # repeats item 0, after the refused ones
+        event("api-m5", "con-000015"),
+    ]
+    got = admin.post("/events", json={"events": batch}, params={"decide": "true"})
+    assert got.status_code == 200, got.text
+    body = got.json()
+    items = body["items"]
+    assert [i["index"] for i in items] == list(range(6))
+    statuses = ["stored", "rejected", "rejected", "rejected", "duplicate", "stored"]
+    assert [i["status"] for i in items] == statuses
+    assert [i["event_id"] for i in items] == ["api-m1", "api-m2", "api-m3", None, "api-m1", "api-m5"]
+    assert items[1]["reason"].startswith("events.1.occurred_at: ") and "timezone" in items[1]["reason"]
+    assert "events.2.contactid" in items[2]["reason"]
+    assert items[3]["problem"]["status"] == 422 and items[3]["reason"].startswith("events.3")
+    assert items[4]["reason"] == "repeats item 0"
+    assert (body["stored"], body["duplicates"], body["rejected"]) == (2, 1, 3)
+    assert [d["contact_id"] for d in body["decisions"]] == ["con-000014", "con-000015"]
+    fixed = admin.post("/events", json={"events": [event("api-m2", "con-000014"), *batch[:1]]}).json()
+    assert [i["status"] for i in fixed["items"]] == ["stored", "duplicate"]
+    only_bad = admin.post("/events", json={"events": ["x", {"type": "page_view"}]})
+    assert only_bad.status_code == 200 and only_bad.json()["rejected"] == 2
+
+
 def test_ingest_refuses_bad_bodies(admin: httpx.Client) -> None:
     naive = event("api-x", "con-000011", at="2026-11-02T11:00:00")  # no zone
     problem = is_problem(admin.post("/events", json=naive), 422)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from accord.ledger.schema import event_time_problem
 
@@ -63,8 +73,46 @@ class EventIn(Strict):
     )
 
 
+MAX_EVENTS = 1000
+
+
 class EventBatch(Strict):
-    events: list[EventIn] = Field(min_length=1, max_length=1000)
+    """Up to 1000 events, each checked on its own: a malformed event is answered as a rejected item
+    in its place, with the fields at fault, and the batch's other events are stored."""
+
+    events: SkipValidation[list[EventIn]] = Field(min_length=1, max_length=MAX_EVENTS)
+
+    @model_validator(mode="after")
+    def _a_list(self) -> EventBatch:
+        # SkipValidation leaves the items as sent (checked one by one later), and the list's own
+        # bounds with them: those are checked here, for the whole request.
+        events: Any = self.events
+        if not isinstance(events, list):
+            raise ValueError("events must be a list of event objects")
+        if not 1 <= len(events) <= MAX_EVENTS:
+            raise ValueError(f"events must hold 1 to {MAX_EVENTS} events, not {len(events)}")
+        return self
+
+    def checked(self) -> list[EventIn | list[dict[str, str]]]:
+        """Each item as an event, or the problems that kept it from being one (path and message)."""
+        out: list[EventIn | list[dict[str, str]]] = []
+        for index, item in enumerate(self.events):
+            if isinstance(item, EventIn):
+                out.append(item)
+                continue
+            try:
+                out.append(EventIn.model_validate(item))
+            except ValidationError as exc:
+                out.append(
+                    [
+                        {
+                            "path": ".".join(["events", str(index), *(str(p) for p in e["loc"])]),
+                            "message": e["msg"],
+                        }
+                        for e in exc.errors()
+                    ]
+                )
+        return out
 
 
 class Reject(Strict):

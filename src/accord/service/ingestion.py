@@ -96,10 +96,23 @@ def ingest(
     now: datetime,
     decide: bool = True,
     max_decisions: int = MAX_DECISIONS,
+    refused: Mapping[int, tuple[str | None, str]] | None = None,
 ) -> IngestResult:
-    """Store what is new, report every item, and decide for the contacts the events name."""
-    if len(events) > MAX_BATCH:
-        raise AccordError(f"{len(events)} events in one request; at most {MAX_BATCH}", hint="split the batch")
+    """Store what is new, report every item, and decide for the contacts the events name.
+
+    ``refused``: items of the request the caller could not read as events (its index -> the id
+    it named, if any, and why); ``events`` are the request's other items, in order. Each refused
+    item is reported ``rejected`` in its place, and the others are stored as if it were not there.
+    """
+    refused = dict(refused or {})
+    if len(events) + len(refused) > MAX_BATCH:
+        raise AccordError(
+            f"{len(events) + len(refused)} events in one request; at most {MAX_BATCH}", hint="split the batch"
+        )
+    place = [i for i in range(len(events) + len(refused)) if i not in refused]  # each event's index
+    kept = [Item(i, eid, "rejected", None, why) for i, (eid, why) in refused.items()]
+    if not events:
+        return IngestResult(sorted(kept, key=lambda item: item.index))
     clock = time.perf_counter()
     named = [None if e.get("event_id") is None else str(e.get("event_id")) for e in events]
     if isinstance(ws, HostedWorkspace) and None not in named and len(set(named)) == len(named):
@@ -122,8 +135,8 @@ def ingest(
     by_row = {row: (eid, digest) for row, eid, digest in pending.staged}
     first_of: dict[str, int] = {}
     items: list[Item] = []
-    for index, event in enumerate(events):
-        row = index + 1
+    for row, event in enumerate(events, start=1):
+        index = place[row - 1]
         contact = event.get("contact_id")
         if row in rejected:
             items.append(Item(index, event.get("event_id"), "rejected", contact, rejected[row]))
@@ -152,6 +165,8 @@ def ingest(
                     "send a new event with its own id",
                 )
             )
+    if kept:
+        items = sorted(items + kept, key=lambda item: item.index)
     result = IngestResult(items, timings=timings)
     if decide:
         contacts = list(

@@ -29,6 +29,13 @@ BACKFILL_ROLES = frozenset({Role.admin, Role.revops})
 """Who may still post them: moving a CRM's history in is an administrator's job."""
 
 
+def _named_id(body: EventIn | EventBatch, index: int) -> str | None:
+    """The event id a malformed batch item names, when it names one as text: its item says so."""
+    raw: Any = body.events[index] if isinstance(body, EventBatch) else None
+    found = raw.get("event_id") if isinstance(raw, dict) else None
+    return found if isinstance(found, str) else None
+
+
 def _item(item: Any) -> dict[str, Any]:
     out: dict[str, Any] = item.as_dict()
     code = ITEM_STATUS[item.status]
@@ -60,9 +67,15 @@ def post_events(
     who: Principal = Depends(require(Action.ingest)),
 ) -> Response:
     single = isinstance(body, EventIn)
-    events = [body] if isinstance(body, EventIn) else body.events
+    checked = [body] if isinstance(body, EventIn) else body.checked()
+    events = [(i, e) for i, e in enumerate(checked) if isinstance(e, EventIn)]
+    refused = {
+        i: (_named_id(body, i), "; ".join(f"{p['path']}: {p['message']}" for p in e))
+        for i, e in enumerate(checked)
+        if not isinstance(e, EventIn)
+    }
     if who.role not in BACKFILL_ROLES:
-        ours = [(i, e.type) for i, e in enumerate(events) if e.type in ACCORD_WRITES]
+        ours = [(i, e.type) for i, e in events if e.type in ACCORD_WRITES]
         if ours:
             raise Problem(
                 403,
@@ -75,10 +88,10 @@ def post_events(
                     for i, t in ours
                 ],
             )
-    rows = [e.model_dump() for e in events]
-    result = service.ingest(ws, rows, now=clock, decide=decide)
+    rows = [e.model_dump() for _, e in events]
+    result = service.ingest(ws, rows, now=clock, decide=decide, refused=refused)
     summary = {s: result.count(s) for s in ("stored", "duplicate", "conflict", "rejected")}
-    request.state.audit = {"events": len(rows), **summary}
+    request.state.audit = {"events": len(checked), **summary}
     payload = {
         "stored": summary["stored"],
         "duplicates": summary["duplicate"],
