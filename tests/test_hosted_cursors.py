@@ -57,11 +57,32 @@ def test_nested_reads_and_other_threads_get_their_own_cursors(ws: HostedWorkspac
         ws.close()
 
 
+def test_the_group_writers_kept_cursor_commits_and_is_reused(ws: HostedWorkspace) -> None:
+    """The API's group commits and audit rows write on a kept cursor: what they write is committed
+    (another thread reads it) and the thread's next read runs on the same cursor."""
+    try:
+        with ws.kept_ledger() as writer:
+            writer.execute_write(
+                "INSERT INTO audit_log VALUES (now(), NULL, NULL, NULL, 'POST', '/k', 201, '{}')"
+            )
+            used = writer.con
+        seen: list[int] = []
+        thread = threading.Thread(target=lambda: seen.append(_count(ws)[0]))
+        thread.start()
+        thread.join()
+        assert seen == [1]
+        assert _count(ws)[1] is used
+    finally:
+        ws.close()
+
+
 def test_closing_the_workspace_releases_the_file_despite_kept_cursors(ws: HostedWorkspace) -> None:
     _count(ws)
     ws.close()
     with pytest.raises(WorkspaceError):
         ws.ledger(read_only=True)
+    with pytest.raises(WorkspaceError):
+        ws.kept_ledger()
     code = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('SELECT 1'); print('opened')"
     done = subprocess.run(
         [sys.executable, "-c", code, str(ws.ledger_path)], capture_output=True, text=True, timeout=60

@@ -100,14 +100,26 @@ class HostedWorkspace(Workspace):
             raise
         return view
 
-    def _kept_view(self) -> Ledger:
-        """A read-only view on a cursor this thread used before, given back when the view closes.
+    def kept_ledger(self) -> Ledger:
+        """A view on a cursor this thread used before, given back when the view closes: for reads,
+        and for writes that leave nothing on their cursor (the API's group commits of events).
 
         Opening and closing a cursor each let go of the interpreter lock, and under load each
         wait to take it back behind the request threads: closing the cursor of a decision's
         handoff view was a seventh of a loaded server's samples. A read leaves nothing on its
-        cursor (what it registers it unregisters), so the thread's next read can use it again.
+        cursor (what it registers it unregisters), so the thread's next read can use it again. A
+        write that makes temporary tables (derive, imports) must not: they would live on with it.
         """
+        if self._main.pg is not None:
+            return self.ledger()
+        with self._cursor_lock:
+            if self._closed:
+                from accord.errors import WorkspaceError
+
+                raise WorkspaceError(f"{self.root} was closed", hint="restart `accord serve`")
+            return self._kept_view()
+
+    def _kept_view(self) -> Ledger:
         free: list[duckdb.DuckDBPyConnection] | None = getattr(self._local, "free", None)
         if free is None:
             free = self._local.free = []

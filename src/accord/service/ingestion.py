@@ -26,6 +26,7 @@ from accord.engine.realtime import EVENT_SELECT, event_of, fetch_rows, plain_eve
 from accord.errors import AccordError
 from accord.ledger.imports import Stager
 from accord.ledger.schema import TABLES
+from accord.ledger.store import Ledger
 from accord.ledger.typed import PYTHON_MAX, plain_columns, stage_events, stage_plain
 from accord.ledger.writes import Batch, Reject
 from accord.service.decide import MAX_DECISIONS, _pool, decisions
@@ -210,6 +211,12 @@ def _triples(batch: Batch) -> list[tuple[int, str, str]]:
     return [(int(row), str(eid), str(digest)) for row, eid, digest in zip(*columns, strict=True)]
 
 
+def _writer(ws: Workspace) -> Ledger:
+    """The group commit's view: on a held workspace, a cursor its thread keeps (a commit of events
+    leaves nothing on it), so a group pays no cursor open and close; elsewhere a plain view."""
+    return ws.kept_ledger() if isinstance(ws, HostedWorkspace) else ws.ledger()
+
+
 def _disjoint(group: list[_Pending], pending: _Pending) -> bool:
     """Requests whose event ids overlap never share a commit (the later one waits for the next), so
     every request's items read exactly as if the requests had committed one at a time."""
@@ -279,7 +286,7 @@ def _commit_group(ws: Workspace, group: list[_Pending]) -> None:
         batches.append(_stage_together(unstaged))
     batch = batches[0] if len(batches) == 1 else _combined(batches)
     ids = [eid for pending in group for eid in pending.ids]
-    with writing(ws), ws.ledger() as ledger:
+    with writing(ws), _writer(ws) as ledger:
         existing = ledger.stored_hashes(ids)
         fresh = [eid for eid in ids if eid not in existing]
         if fresh:  # all-duplicate requests write nothing, not even an import row

@@ -240,7 +240,8 @@ class _AuditRow(Waiting):
 
 
 def _write_audit(ws: Workspace, rows: list[_AuditRow]) -> None:
-    with ws.ledger() as ledger:
+    # one INSERT, nothing left on the cursor: a held workspace lends this thread's kept cursor
+    with ws.kept_ledger() if isinstance(ws, HostedWorkspace) else ws.ledger() as ledger:
         ledger.execute_write(
             "INSERT INTO audit_log VALUES " + ", ".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows),
             [value for row in rows for value in row.values],
