@@ -71,6 +71,15 @@ def start(root: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start")
 
 
+def server_cpu(pid: int) -> float | None:
+    """Seconds of CPU the server process has used (user and system, all threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def contacts_of(url: str, key: str) -> list[str]:
     got = httpx.get(
         url + "/leads", params={"limit": 1000}, headers={"Authorization": f"Bearer {key}"}, timeout=60
@@ -181,7 +190,9 @@ def main() -> None:
             if args.warm:  # a server that has run a while has decided its contacts before
                 warm_up(url, key, contacts)
             load_before = os.getloadavg()[0]
+            cpu_before, mine_before = server_cpu(proc.pid), os.times()
             result = drive(url, key, args, contacts)
+            cpu_after, mine_after = server_cpu(proc.pid), os.times()
             load_after = os.getloadavg()[0]
         finally:
             proc.terminate()
@@ -201,6 +212,13 @@ def main() -> None:
               f"max {max(lat):.1f}")  # fmt: skip
     for phase, values in sorted(result["phases"].items()):
         print(f"server {phase}: mean {statistics.fmean(values):.1f} ms, p99 {pct(values, 0.99):.1f} ms")
+    if cpu_before is not None and cpu_after is not None and answered:
+        # CPU per answered request does not depend on how long requests queued: the figure to
+        # compare between versions on a noisy host, where throughput and latency swing
+        spent = cpu_after - cpu_before
+        client = (mine_after.user + mine_after.system) - (mine_before.user + mine_before.system)
+        print(f"server CPU: {spent / result['wall']:.2f} cores, {spent / answered * 1000:.1f} ms a "
+              f"request answered; load generator {client / result['wall']:.2f} cores")  # fmt: skip
     print(f"first decision (compiles the real-time queries): {warm_s:.2f} s")
     print(f"load average (1 min) before / after the run: {load_before:.2f} / {load_after:.2f}")
     if result["errors"]:
