@@ -51,7 +51,7 @@ class _PooledView(Ledger):
 
 
 class _KeptView(Ledger):
-    """A read-only view whose cursor goes back to its thread's idle list instead of closing."""
+    """A view whose cursor goes back to its thread's idle list instead of closing (kept_ledger)."""
 
     def __init__(
         self, path: Path, con: duckdb.DuckDBPyConnection, *, copy: WorkingCopy, free: list[Any]
@@ -75,15 +75,12 @@ class HostedWorkspace(Workspace):
         self._closed = False
         self.cache: dict[str, Any] = {}  # per-spec-version objects (the compiled real-time queries)
         self._cache_lock = threading.Lock()
-        self._local = threading.local()  # each thread's idle cursors, see _kept_view
+        self._local = threading.local()  # each thread's idle cursors, see kept_ledger
 
     def ledger(self, *, read_only: bool = False) -> Ledger:
         """A cursor of the held connection; closing it leaves the database open for the others."""
         with self._cursor_lock:
-            if self._closed:
-                from accord.errors import WorkspaceError
-
-                raise WorkspaceError(f"{self.root} was closed", hint="restart `accord serve`")
+            self._refuse_closed()
             if self._main.pg is None:
                 # one WorkingCopy for every cursor: its generation tells caches about each write
                 if read_only:
@@ -113,11 +110,14 @@ class HostedWorkspace(Workspace):
         if self._main.pg is not None:
             return self.ledger()
         with self._cursor_lock:
-            if self._closed:
-                from accord.errors import WorkspaceError
-
-                raise WorkspaceError(f"{self.root} was closed", hint="restart `accord serve`")
+            self._refuse_closed()
             return self._kept_view()
+
+    def _refuse_closed(self) -> None:
+        if self._closed:
+            from accord.errors import WorkspaceError
+
+            raise WorkspaceError(f"{self.root} was closed", hint="restart `accord serve`")
 
     def _kept_view(self) -> Ledger:
         free: list[duckdb.DuckDBPyConnection] | None = getattr(self._local, "free", None)

@@ -1,7 +1,7 @@
 """Events in, decisions out: the API's ingest as a use case.
 
-Events are checked exactly as imports check them (:meth:`Stager.stage_typed`, or its Python twin
-:func:`accord.ledger.typed.stage_events` for a small batch) and committed in one
+Events are checked exactly as imports check them (:meth:`Stager.stage_typed`, or its twin from the
+events' Python values, :func:`accord.ledger.typed.stage_plain`, up to PYTHON_MAX) and committed in one
 transaction (:meth:`Ledger.commit`), so the ledger's idempotency holds: an ``event_id`` already stored
 with the same content is a duplicate and changes nothing; with other content it is a conflict and is
 refused, item by item. Then, for each contact the events name, the decision a rep or a webhook acts on
@@ -123,8 +123,10 @@ def ingest(
         timings = {"stage": pending.staging}
     else:
         alone = _stage(events)
-        pending = _Pending(batch=alone, ids=[eid for _, eid, _ in _triples(alone)])
-        pending.staged, pending.rejects = _triples(alone), alone.rejects
+        triples = _triples(alone)
+        pending = _Pending(
+            batch=alone, ids=[eid for _, eid, _ in triples], staged=triples, rejects=alone.rejects
+        )
         timings = {"stage": time.perf_counter() - clock}
         if isinstance(ws, HostedWorkspace):
             _committer(ws).run(pending)
