@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from accord.ledger.schema import event_time_problem
+from accord.service.ingestion import MAX_BATCH
 
 
 def _plausible(when: datetime) -> datetime:
@@ -73,14 +74,11 @@ class EventIn(Strict):
     )
 
 
-MAX_EVENTS = 1000
-
-
 class EventBatch(Strict):
     """Up to 1000 events, each checked on its own: a malformed event is answered as a rejected item
     in its place, with the fields at fault, and the batch's other events are stored."""
 
-    events: SkipValidation[list[EventIn]] = Field(min_length=1, max_length=MAX_EVENTS)
+    events: SkipValidation[list[EventIn]] = Field(min_length=1, max_length=MAX_BATCH)
 
     @model_validator(mode="after")
     def _a_list(self) -> EventBatch:
@@ -89,8 +87,8 @@ class EventBatch(Strict):
         events: Any = self.events
         if not isinstance(events, list):
             raise ValueError("events must be a list of event objects")
-        if not 1 <= len(events) <= MAX_EVENTS:
-            raise ValueError(f"events must hold 1 to {MAX_EVENTS} events, not {len(events)}")
+        if not 1 <= len(events) <= MAX_BATCH:
+            raise ValueError(f"events must hold 1 to {MAX_BATCH} events, not {len(events)}")
         return self
 
     def checked(self) -> list[EventIn | list[dict[str, str]]]:

@@ -144,28 +144,23 @@ def stage_plain(events: Sequence[Mapping[str, Any]], *, label: str) -> Batch:
         name: [None if t is None else (t - _EPOCH) // _MICROSECOND for t in ts] for name, ts in stamps.items()
     }
     ids, hashes, reasons = _assess(n, texts, micros, extra)
-    rows = list(range(1, n + 1))
-    keep, rejects = first_of_each(_TABLE, rows, ids, hashes, reasons)
-    kept = [i for i in range(n) if keep[i]]
-    arrays: dict[str, pa.Array] = {"_row": pa.array([rows[i] for i in kept], pa.int64())}
-    plain: list[dict[str, Any]] = [{"_row": rows[i]} for i in kept]
-    for column in _TABLE.columns:
-        name = column.name
-        if name in _STAMPS:
-            got: list[Any] = [stamps[name][i] for i in kept]
-            arrays[name] = pa.array(got, _US)
-        else:
-            got = [ids[i] for i in kept] if name == "event_id" else [texts[name][i] for i in kept]
-            arrays[name] = pa.array(got, pa.string())
-        for row, value in zip(plain, got, strict=True):
-            row[name] = value
-    for name, values in ((_TABLE.extra, extra), ("content_hash", hashes)):
-        got = [values[i] for i in kept]
-        arrays[name] = pa.array(got, pa.string())
-        for row, value in zip(plain, got, strict=True):
-            row[name] = value
-    for row, i in zip(plain, kept, strict=True):
-        row["_us"] = micros["occurred_at"][i]
+    keep, rejects = first_of_each(_TABLE, list(range(1, n + 1)), ids, hashes, reasons)
+    plain: list[dict[str, Any]] = []
+    for i in (i for i in range(n) if keep[i]):
+        row: dict[str, Any] = {"_row": i + 1}
+        for column in _TABLE.columns:  # in the table's order, as staging gives its columns
+            name = column.name
+            row[name] = (
+                ids[i] if name == "event_id" else stamps[name][i] if name in _STAMPS else texts[name][i]
+            )
+        row[_TABLE.extra], row["content_hash"], row["_us"] = extra[i], hashes[i], micros["occurred_at"][i]
+        plain.append(row)
+    kinds = {
+        "_row": pa.int64(),
+        **{c.name: _US if c.name in _STAMPS else pa.string() for c in _TABLE.columns},
+    }
+    kinds.update({_TABLE.extra: pa.string(), "content_hash": pa.string()})
+    arrays = {name: pa.array([r[name] for r in plain], kind) for name, kind in kinds.items()}
     return Batch(
         kind=_TABLE.kind, rows=pa.table(arrays), rejects=rejects, rows_read=n, file=label, plain=plain
     )

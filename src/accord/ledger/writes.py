@@ -248,11 +248,7 @@ def _append_events(
 ) -> None:
     small = rows.num_rows <= SMALL_BATCH
     if small:  # look the ids up in the primary-key index instead of joining all events
-        if plain is not None:
-            mine = [(r["_row"], r["event_id"], r["content_hash"]) for r in plain]
-        else:
-            columns = ("_row", "event_id", "content_hash")
-            mine = list(zip(*(rows[c].to_pylist() for c in columns), strict=True))
+        mine = staged_keys(rows, plain)
         if known is None:
             stored = ledger.stored_hashes([eid for _, eid, _ in mine])
         else:
@@ -291,7 +287,8 @@ def _append_events(
         fresh = [eid for _, eid, _ in mine if eid not in stored]
         _fault("before_events")
         if _as_values(rows):
-            n_new = _insert_values(ledger, plain or rows.to_pylist(), set(fresh), cols, import_id)
+            given = rows.to_pylist() if plain is None else plain
+            n_new = _insert_values(ledger, given, set(fresh), cols, import_id)
         else:
             inserted = ledger.con.execute(
                 insert + "WHERE list_contains(?, s.event_id)", [import_id, _now(), fresh]
@@ -316,6 +313,15 @@ def _append_events(
         result.duplicates += n_dup
     else:
         result.events_written += n_new
+
+
+def staged_keys(rows: pa.Table, plain: list[dict[str, Any]] | None) -> list[tuple[int, str, str]]:
+    """Each staged event row's (row number, event id, content hash): from the dicts when the rows
+    were staged from Python values (``Batch.plain``), else from the Arrow columns."""
+    if plain is not None:
+        return [(int(r["_row"]), str(r["event_id"]), str(r["content_hash"])) for r in plain]
+    columns = (rows[c].to_pylist() for c in ("_row", "event_id", "content_hash"))
+    return [(int(row), str(eid), str(digest)) for row, eid, digest in zip(*columns, strict=True)]
 
 
 def _insert_values(

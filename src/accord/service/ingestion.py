@@ -28,7 +28,7 @@ from accord.ledger.imports import Stager
 from accord.ledger.schema import TABLES
 from accord.ledger.store import Ledger
 from accord.ledger.typed import PYTHON_MAX, plain_columns, stage_events, stage_plain
-from accord.ledger.writes import Batch, Reject
+from accord.ledger.writes import Batch, Reject, staged_keys
 from accord.service.decide import MAX_DECISIONS, _pool, decisions
 from accord.service.grouped import GroupWriter, Waiting
 from accord.service.hosted import HostedWorkspace, writing
@@ -123,7 +123,7 @@ def ingest(
         timings = {"stage": pending.staging}
     else:
         alone = _stage(events)
-        triples = _triples(alone)
+        triples = staged_keys(alone.rows, alone.plain)
         pending = _Pending(
             batch=alone, ids=[eid for _, eid, _ in triples], staged=triples, rejects=alone.rejects
         )
@@ -205,14 +205,6 @@ def _stage(events: Sequence[Mapping[str, Any]]) -> Batch:
     return stage_events(events_table(events), label="api", stager=_stager())
 
 
-def _triples(batch: Batch) -> list[tuple[int, str, str]]:
-    """The batch's kept rows as (row, event id, content hash)."""
-    if batch.plain is not None:
-        return [(int(r["_row"]), str(r["event_id"]), str(r["content_hash"])) for r in batch.plain]
-    columns = (batch.rows[c].to_pylist() for c in ("_row", "event_id", "content_hash"))
-    return [(int(row), str(eid), str(digest)) for row, eid, digest in zip(*columns, strict=True)]
-
-
 def _writer(ws: Workspace) -> Ledger:
     """The group commit's view: on a held workspace, a cursor its thread keeps (a commit of events
     leaves nothing on it), so a group pays no cursor open and close; elsewhere a plain view."""
@@ -243,7 +235,7 @@ def _stage_together(parts: list[_Pending]) -> Batch:
     ends = list(accumulate(len(p.events or ()) for p in parts))  # a part's rows: (its start, its end]
     for part in parts:
         part.staged, part.rejects, part.staging, part.events = [], [], spent, None
-    for row, eid, digest in _triples(batch):
+    for row, eid, digest in staged_keys(batch.rows, batch.plain):
         k = bisect_left(ends, row)
         parts[k].staged.append((row - (ends[k - 1] if k else 0), eid, digest))
     for reject in batch.rejects:
