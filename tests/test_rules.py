@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accord.domain.rule_eval import evaluate, holds
+from accord.domain.rule_eval import evaluate, holds, predicate
 from accord.engine.rules import compile_rule
 from accord.errors import RuleError
 from accord.spec import catalog
@@ -249,6 +249,34 @@ def test_duckdb_and_reference_agree(rules: list[str], rows: list[dict[str, Any]]
         for row, got in zip(rows, result, strict=True):
             want = evaluate(rule, row)
             assert got[f"r{k}"] == want, f"{text!r} on {row}: duckdb {got[f'r{k}']} != reference {want}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(bool_expr(3), min_size=1, max_size=4), rows=ROWS)
+def test_compiled_rules_hold_exactly_where_the_reference_does(
+    rules: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """The closures real-time decisions evaluate agree with the reference on every row, unknowns
+    included: a rule and its negation both fail to hold on a row where the rule is unknown."""
+    for text in rules:
+        if problems_in(text, SCOPE):
+            continue
+        for rule in (parse(text, SCOPE), parse(f"NOT ({text})", SCOPE)):
+            test = predicate(rule)
+            for row in rows:
+                assert test(row) is holds(rule, row), f"{rule.text!r} on {row}"
+
+
+def test_a_compiled_rule_reads_unknown_as_the_reference_does() -> None:
+    rule = parse("n1 > 3 OR s1 = 'a'", SCOPE)
+    test = predicate(rule)
+    assert [test(r) for r in ({"n1": 5}, {"n1": 1, "s1": "a"}, {"n1": None, "s1": "b"}, {})] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert predicate(parse("NOT (n1 > 3)", SCOPE))({"n1": None}) is False  # unknown, negated: unknown
 
 
 @given(bool_expr(2))

@@ -20,7 +20,7 @@ from typing import Any
 
 from accord.domain.journey import JourneyPoint, MachineState, StageMachine, StageRow, Trigger, wake_ups
 from accord.domain.records import Event, coerce, event_row, read_date
-from accord.domain.rule_eval import holds
+from accord.domain.rule_eval import predicate
 from accord.domain.scoring import (
     Driver,
     Seen,
@@ -208,6 +208,11 @@ class LeadEvaluator:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.rules = compile_rules(spec)
+        rules = self.rules
+        self._signal_tests = tuple(predicate(rule) for rule in rules.signals)
+        self._feature_tests = tuple(predicate(where) for _, _, where in rules.features)
+        self._tier_tests = tuple(predicate(rule) for rule in rules.tiers)
+        self._entry_tests = tuple(predicate(rule) for rule in rules.entries)
         data = spec.model_dump(mode="json", by_alias=True)
         self.event_scope = catalog.event_scope(data)
         self.regression_types = {t for r in spec.journey.regressions for t in r.on}
@@ -284,7 +289,7 @@ class LeadEvaluator:
         signal = self._signals.get(e.event_id, -1)
         if signal == -1:
             signal = self._signals[e.event_id] = next(
-                (i for i, rule in enumerate(self.rules.signals) if holds(rule, row)), None
+                (i for i, test in enumerate(self._signal_tests) if test(row)), None
             )
         return Seen(e, row, day, signal)
 
@@ -292,9 +297,7 @@ class LeadEvaluator:
         """Which feature rules an event satisfies, worked out once per event id (events never change)."""
         found = self._hits.get(s.event.event_id)
         if found is None:
-            found = self._hits[s.event.event_id] = tuple(
-                holds(where, s.row) for _, _, where in self.rules.features
-            )
+            found = self._hits[s.event.event_id] = tuple(test(s.row) for test in self._feature_tests)
         return found
 
     def _index_of(self, contact_id: str, stream: Sequence[Seen]) -> _Index:
@@ -361,6 +364,7 @@ class LeadEvaluator:
         }
         instants = sorted(event_times | wakes | {as_of})
 
+        tier_tests, entry_tests = self._tier_tests, self._entry_tests
         fit_part = fit_drivers(spec, rules, profile)
         fit = total(fit_part)
         require = spec.scoring.intent.require
@@ -432,7 +436,7 @@ class LeadEvaluator:
             score = round2(fit + intent + committee_points)
             lead = {**profile, **features, "fit": fit, "intent": intent, "committee": committee_points,
                     "score": score}  # fmt: skip
-            tier_index = next((i for i, rule in enumerate(rules.tiers) if holds(rule, lead)), None)
+            tier_index = next((i for i, test in enumerate(tier_tests) if test(lead)), None)
             tier = spec.tiers[tier_index] if tier_index is not None else None
             n = bisect_right(handoff_ts, t)
             latest = handoffs[n - 1][2] if n else None
@@ -440,7 +444,7 @@ class LeadEvaluator:
             assigned = latest in ("assigned", "accepted")
             journey = {**lead, "tier": tier.name if tier else None, "motion": tier.motion if tier else None,
                        "disposition": disposition, "assigned": assigned}  # fmt: skip
-            candidate = max((i for i, rule in enumerate(rules.entries) if holds(rule, journey)), default=-1)
+            candidate = max((i for i, test in enumerate(entry_tests) if test(journey)), default=-1)
             scored.append(
                 {"ts": t, "features": features, "fit": fit, "intent": intent, "committee": committee_points,
                  "score": score, "tier": journey["tier"], "motion": journey["motion"],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from accord.domain.rule_eval import holds
+from accord.domain.rule_eval import predicate
 from accord.spec import catalog
 from accord.spec.model import Person, Spec
 from accord.spec.rule_ast import Rule
@@ -59,6 +59,7 @@ class Router:
         scope = catalog.routing_scope(self.spec.model_dump(mode="json", by_alias=True))
         self.rules = [(r.id, parse(r.when, scope)) for r in self.spec.routing.rules]
         self.columns = frozenset(c for _, rule in self.rules for c in rule.columns())
+        self.tests = [predicate(rule) for _, rule in self.rules]
 
     def capacity(self, person_id: str, team_id: str) -> int | None:
         person = self.spec.people[person_id]
@@ -89,8 +90,8 @@ class Router:
         account_owner: str | None = None,
     ) -> Decision:
         """Decide an owner for a lead whose rule row (routing scope columns) is ``row``."""
-        for rule_id, rule in self.rules:
-            if not holds(rule, row):
+        for (rule_id, _), test in zip(self.rules, self.tests, strict=True):
+            if not test(row):
                 continue
             spec_rule = next(r for r in self.spec.routing.rules if r.id == rule_id)
             team_id = spec_rule.team

@@ -2,13 +2,19 @@
 
 It is the yardstick the engine is tested against, so it spells out SQL's three-valued logic and
 the semantics fixed in ``accord.spec.rules`` instead of borrowing Python's.
+
+:func:`predicate` turns a rule into nested closures with exactly these semantics, each node's work
+chosen once instead of by a chain of ``isinstance`` tests at every row: a real-time decision
+evaluates some fifty rules, and walking their trees was a fifth of its time. A property test holds
+the two equal on random rules and rows (tests/test_rules.py).
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -90,6 +96,133 @@ def _eval(node: Node, row: Mapping[str, Any]) -> Any:
     if isinstance(node, Func):
         return _func(node.name, [_eval(a, row) for a in node.args])
     raise TypeError(f"unknown rule node {node!r}")
+
+
+Value = Callable[[Mapping[str, Any]], Any]
+"""A compiled node: the row in, the node's value out (None for SQL's unknown)."""
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "<>": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def predicate(rule: Rule) -> Callable[[Mapping[str, Any]], bool]:
+    """:func:`holds` for one rule, compiled once: call it per row."""
+    value = _compile(rule.root)
+
+    def test(row: Mapping[str, Any]) -> bool:
+        return bool(value(row))  # unknown (None) is falsy: as holds, whose evaluate returns bool(value)
+
+    return test
+
+
+def _compile(node: Node) -> Value:
+    if isinstance(node, Lit):
+        constant = node.value
+        return lambda row: constant
+    if isinstance(node, Ref):
+        column = node.field.column
+        return lambda row: row.get(column)
+    if isinstance(node, Not):
+        inner = _compile(node.operand)
+
+        def negated(row: Mapping[str, Any]) -> Any:
+            value = inner(row)
+            return None if value is None else not value
+
+        return negated
+    if isinstance(node, Logic):
+        return _logic(node.op, tuple(_compile(op) for op in node.operands))
+    if isinstance(node, Compare):
+        return _comparison(node.op, _compile(node.left), _compile(node.right))
+    if isinstance(node, Arith):
+        op, left, right = node.op, _compile(node.left), _compile(node.right)
+        return lambda row: _arith(op, left(row), right(row))
+    if isinstance(node, Neg):
+        inner = _compile(node.operand)
+
+        def minus(row: Mapping[str, Any]) -> Any:
+            value = inner(row)
+            return None if value is None else -value
+
+        return minus
+    if isinstance(node, Between):
+        operand, low, high = _compile(node.operand), _compile(node.low), _compile(node.high)
+
+        def between(row: Mapping[str, Any]) -> Any:
+            value = operand(row)
+            above = _compare(">=", value, low(row))
+            below = _compare("<=", value, high(row))
+            if above is False or below is False:
+                return False
+            return None if above is None or below is None else True
+
+        return between
+    if isinstance(node, InList):
+        operand, items = _compile(node.operand), tuple(item.value for item in node.items)
+
+        def among(row: Mapping[str, Any]) -> Any:
+            value = operand(row)
+            if value is None:
+                return None
+            return any(value == item for item in items)
+
+        return among
+    if isinstance(node, Like):
+        operand = _compile(node.operand)
+        match = _like_regex(node.pattern, re.IGNORECASE if node.case_insensitive else 0).fullmatch
+
+        def like(row: Mapping[str, Any]) -> Any:
+            value = operand(row)
+            return None if value is None else match(value) is not None
+
+        return like
+    if isinstance(node, IsNull):
+        inner = _compile(node.operand)
+        return lambda row: inner(row) is None
+    if isinstance(node, Func):
+        name, args = node.name, tuple(_compile(a) for a in node.args)
+        return lambda row: _func(name, [a(row) for a in args])
+    raise TypeError(f"unknown rule node {node!r}")
+
+
+def _logic(op: str, operands: tuple[Value, ...]) -> Value:
+    """AND / OR in three-valued logic. Every operand is evaluated, as :func:`_eval` does, so a rule
+    that fails on a row fails the same way both ways."""
+    if op == "and":
+
+        def conjunction(row: Mapping[str, Any]) -> Any:
+            values = [f(row) for f in operands]
+            if any(v is False for v in values):
+                return False
+            return None if any(v is None for v in values) else True
+
+        return conjunction
+
+    def disjunction(row: Mapping[str, Any]) -> Any:
+        values = [f(row) for f in operands]
+        if any(v is True for v in values):
+            return True
+        return None if any(v is None for v in values) else False
+
+    return disjunction
+
+
+def _comparison(op: str, left: Value, right: Value) -> Value:
+    compare: Callable[[Any, Any], Any] = _OPS.get(op, operator.ge)  # as _compare: else ">="
+
+    def comparison(row: Mapping[str, Any]) -> Any:
+        a, b = left(row), right(row)
+        if a is None or b is None:
+            return None
+        return bool(compare(a, b))
+
+    return comparison
 
 
 def _compare(op: str, left: Any, right: Any) -> bool | None:
