@@ -190,6 +190,7 @@ def main() -> None:
             if args.warm:  # a server that has run a while has decided its contacts before
                 warm_up(url, key, contacts)
             load_before = os.getloadavg()[0]
+            print("timed run starts", file=sys.stderr, flush=True)  # for profilers attaching now
             cpu_before, mine_before = server_cpu(proc.pid), os.times()
             result = drive(url, key, args, contacts)
             cpu_after, mine_after = server_cpu(proc.pid), os.times()

@@ -188,7 +188,10 @@ def intent_drivers_at(
     for i, (signal, mine) in enumerate(zip(intent.signals, by_signal, strict=True)):
         if not mine:
             continue
-        raw = sum(signal.points * 2 ** (-(t - ts) / half_life) for ts in mine)
+        # -(t - ts) is ts - t exactly (integers), and a list sums the same terms in the same order as
+        # a generator, at half the cost: a decision sums every intent event of the contact
+        points = signal.points
+        raw = sum([points * 2 ** ((ts - t) / half_life) for ts in mine])
         contribution = round2(min(raw, signal.cap) if signal.cap is not None else raw)
         if contribution == 0:
             continue

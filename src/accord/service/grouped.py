@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 
@@ -22,6 +22,9 @@ class Waiting:
 
     done: bool = False
     error: BaseException | None = None
+    # Released to wake the part's caller: its group is written, or it leads the next one. Held from
+    # the moment the part is queued (see GroupWriter.run).
+    wake: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 W = TypeVar("W", bound=Waiting)
@@ -32,6 +35,11 @@ class GroupWriter(Generic[W]):
 
     ``fits(group, part)`` may keep a part out of a group (it then goes in the next one); the first
     part queued always fits, so every part is written eventually. At most ``most`` parts a group.
+
+    Each waiting caller sleeps on its own lock, and a finished write wakes exactly its group's
+    callers and the caller that leads the next write. A condition notified for all woke every
+    waiting request thread after each write (some thirty on a loaded server), each to find it was
+    not yet its turn, and those wake-ups kept the next write waiting for the interpreter.
     """
 
     def __init__(
@@ -42,34 +50,44 @@ class GroupWriter(Generic[W]):
         most: int = 64,
     ) -> None:
         self.write, self.fits, self.most = write, fits, most
-        self.cond = threading.Condition()
+        self.lock = threading.Lock()
         self.queue: list[W] = []
         self.busy = False
 
     def run(self, mine: W) -> None:
         """Queue ``mine`` and return once it is written; raise what the write of its group raised."""
-        with self.cond:
+        mine.wake.acquire()  # a fresh part's lock is free: released once, by whoever wakes it
+        with self.lock:
             self.queue.append(mine)
-            while not mine.done:
-                if self.busy:
-                    self.cond.wait()
-                    continue
-                self.busy = True
-                group = self._take()
-                self.cond.release()
-                try:
-                    self.write(group)
-                except BaseException as exc:  # every part of the group answers with the failure
-                    for part in group:
-                        part.error = exc
-                finally:
-                    self.cond.acquire()
-                    for part in group:
-                        part.done = True
-                    self.busy = False
-                    self.cond.notify_all()
+            lead = not self.busy
+            self.busy = True
+        if not lead:
+            mine.wake.acquire()  # woken when written, or to lead the next write
+        if not mine.done:
+            self._lead()
         if mine.error is not None:
             raise mine.error
+
+    def _lead(self) -> None:
+        """Write the next group (the leader's own part is the first queued, so it is in it); wake its
+        callers, and hand the writer to the first part still queued, if any."""
+        with self.lock:
+            group = self._take()
+        try:
+            self.write(group)
+        except BaseException as exc:  # every part of the group answers with the failure
+            for part in group:
+                part.error = exc
+        finally:
+            with self.lock:
+                for part in group:
+                    part.done = True
+                after = self.queue[0] if self.queue else None
+                self.busy = after is not None
+            for part in group[1:]:
+                part.wake.release()
+            if after is not None:
+                after.wake.release()
 
     def _take(self) -> list[W]:
         group: list[W] = []
