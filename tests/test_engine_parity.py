@@ -299,7 +299,7 @@ def test_engine_equals_reference_on_every_kind_of_feature(
     ]
     path = tmp_path_factory.mktemp("variant") / "ledger.duckdb"
     with load_ledger(path, contacts, accounts, events) as store:
-        derived, cache = run_engine(store, variant_spec, as_of)
+        derived, cache = run_engine(store, variant_spec, as_of, shared=True)
         try:
             engine = engine_shape(derived, variant_spec)
             leads = {r["contact_id"]: r for r in derived.leads.to_pyarrow().to_pylist()}
