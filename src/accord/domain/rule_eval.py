@@ -192,25 +192,17 @@ def _compile(node: Node) -> Value:
 
 
 def _logic(op: str, operands: tuple[Value, ...]) -> Value:
-    """AND / OR in three-valued logic. Every operand is evaluated, as :func:`_eval` does, so a rule
-    that fails on a row fails the same way both ways."""
-    if op == "and":
+    """AND / OR in three-valued logic: False decides an AND, True an OR. Every operand is evaluated,
+    as :func:`_eval` does, so a rule that fails on a row fails the same way both ways."""
+    decisive = op != "and"
 
-        def conjunction(row: Mapping[str, Any]) -> Any:
-            values = [f(row) for f in operands]
-            if any(v is False for v in values):
-                return False
-            return None if any(v is None for v in values) else True
-
-        return conjunction
-
-    def disjunction(row: Mapping[str, Any]) -> Any:
+    def combined(row: Mapping[str, Any]) -> Any:
         values = [f(row) for f in operands]
-        if any(v is True for v in values):
-            return True
-        return None if any(v is None for v in values) else False
+        if any(v is decisive for v in values):
+            return decisive
+        return None if any(v is None for v in values) else not decisive
 
-    return disjunction
+    return combined
 
 
 def _comparison(op: str, left: Value, right: Value) -> Value:
