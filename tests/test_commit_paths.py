@@ -4,6 +4,7 @@ a commit reports having written must be what reading the ledger back gives."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,17 @@ from accord.ledger.store import Ledger
 from accord.service.ingestion import events_table
 
 BASE = datetime(2026, 11, 2, 9, tzinfo=UTC)
+_EMPTY = Path(tempfile.mkdtemp(prefix="accord-empty-ledger-")) / "ledger.duckdb"
+
+
+def _new_ledger(path: Path) -> Ledger:
+    """An empty ledger at ``path``: a copy of one created once per process. Creating one runs every
+    migration (~0.2 s), and each example here needs two: copying keeps the examples many."""
+    if not _EMPTY.exists():
+        Ledger.create(_EMPTY).close()
+    shutil.copyfile(_EMPTY, path)
+    return Ledger.open(path)
+
 
 event = st.fixed_dictionaries(
     {
@@ -59,8 +71,8 @@ def _stored(ledger: Ledger) -> list[tuple[Any, ...]]:
 @given(batches=st.lists(st.lists(event, min_size=1, max_size=8), min_size=1, max_size=3))
 def test_index_and_join_commits_store_and_report_the_same(batches: list[list[dict[str, Any]]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        small = Ledger.create(Path(tmp) / "small.duckdb")
-        large = Ledger.create(Path(tmp) / "large.duckdb")
+        small = _new_ledger(Path(tmp) / "small.duckdb")
+        large = _new_ledger(Path(tmp) / "large.duckdb")
         try:
             for n, rows in enumerate(batches):
                 by_index = _commit(small, rows, n)
@@ -114,8 +126,8 @@ def test_a_commit_reports_what_it_wrote_as_reading_the_ledger_back_would(
     """The API's group commit trusts the commit's report (ids found, ids written) and builds the
     written events from the staged rows instead of reading them back: both must equal the ledger."""
     with tempfile.TemporaryDirectory() as tmp:
-        told = Ledger.create(Path(tmp) / "told.duckdb")
-        looked = Ledger.create(Path(tmp) / "looked.duckdb")
+        told = _new_ledger(Path(tmp) / "told.duckdb")
+        looked = _new_ledger(Path(tmp) / "looked.duckdb")
         try:
             for n, rows in enumerate(batches):
                 batch = _stage(rows)
@@ -164,8 +176,8 @@ def test_events_passed_as_parameters_store_what_a_registered_table_stores(
     """Small batches reach the ledger as statement parameters, larger ones as an Arrow table: the same
     rows, to the microsecond and the JSON text, and the same report."""
     with tempfile.TemporaryDirectory() as tmp:
-        params = Ledger.create(Path(tmp) / "params.duckdb")
-        arrow = Ledger.create(Path(tmp) / "arrow.duckdb")
+        params = _new_ledger(Path(tmp) / "params.duckdb")
+        arrow = _new_ledger(Path(tmp) / "arrow.duckdb")
         try:
             imported = 0
             for n, rows in enumerate(batches):
