@@ -4,6 +4,7 @@ a commit reports having written must be what reading the ledger back gives."""
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from accord.service.ingestion import events_table
 
 BASE = datetime(2026, 11, 2, 9, tzinfo=UTC)
 _EMPTY = Path(tempfile.mkdtemp(prefix="accord-empty-ledger-")) / "ledger.duckdb"
+atexit.register(shutil.rmtree, _EMPTY.parent, True)
 
 
 def _new_ledger(path: Path) -> Ledger:
