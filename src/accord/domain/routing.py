@@ -59,7 +59,7 @@ class Router:
         scope = catalog.routing_scope(self.spec.model_dump(mode="json", by_alias=True))
         self.rules = [(r.id, parse(r.when, scope)) for r in self.spec.routing.rules]
         self.columns = frozenset(c for _, rule in self.rules for c in rule.columns())
-        self.tests = [predicate(rule) for _, rule in self.rules]
+        self.tests = [(rule_id, predicate(rule)) for rule_id, rule in self.rules]  # compiled once
 
     def capacity(self, person_id: str, team_id: str) -> int | None:
         person = self.spec.people[person_id]
@@ -90,7 +90,7 @@ class Router:
         account_owner: str | None = None,
     ) -> Decision:
         """Decide an owner for a lead whose rule row (routing scope columns) is ``row``."""
-        for (rule_id, _), test in zip(self.rules, self.tests, strict=True):
+        for rule_id, test in self.tests:
             if not test(row):
                 continue
             spec_rule = next(r for r in self.spec.routing.rules if r.id == rule_id)

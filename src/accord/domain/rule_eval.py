@@ -111,6 +111,12 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _operator(op: str) -> Callable[[Any, Any], Any]:
+    """A comparison's function; the parser writes only these six (``!=`` becomes ``<>``)."""
+    found: Callable[[Any, Any], Any] = _OPS.get(op, operator.ge)
+    return found
+
+
 def predicate(rule: Rule) -> Callable[[Mapping[str, Any]], bool]:
     """:func:`holds` for one rule, compiled once: call it per row."""
     value = _compile(rule.root)
@@ -206,7 +212,7 @@ def _logic(op: str, operands: tuple[Value, ...]) -> Value:
 
 
 def _comparison(op: str, left: Value, right: Value) -> Value:
-    compare: Callable[[Any, Any], Any] = _OPS.get(op, operator.ge)  # as _compare: else ">="
+    compare = _operator(op)
 
     def comparison(row: Mapping[str, Any]) -> Any:
         a, b = left(row), right(row)
@@ -220,17 +226,7 @@ def _comparison(op: str, left: Value, right: Value) -> Value:
 def _compare(op: str, left: Any, right: Any) -> bool | None:
     if left is None or right is None:
         return None
-    if op == "=":
-        return bool(left == right)
-    if op == "<>":
-        return bool(left != right)
-    if op == "<":
-        return bool(left < right)
-    if op == "<=":
-        return bool(left <= right)
-    if op == ">":
-        return bool(left > right)
-    return bool(left >= right)
+    return bool(_operator(op)(left, right))
 
 
 def _arith(op: str, left: Any, right: Any) -> Any:
