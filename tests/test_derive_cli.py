@@ -199,6 +199,47 @@ def test_memory_limits_are_read_as_duckdb_reads_them() -> None:
             memory_limit_bytes(text)
 
 
+def test_spark_settings_are_read_from_the_environment() -> None:
+    """Entries split on ';' only: a driver's Java options hold spaces of their own."""
+    from accord.engine.backends import spark_settings
+
+    assert spark_settings(None) == {} and spark_settings(" ; ") == {}
+    text = " spark.driver.memory = 8g ;spark.driver.extraJavaOptions=-Xss4m -XX:+UseG1GC;"
+    assert spark_settings(text) == {
+        "spark.driver.memory": "8g",
+        "spark.driver.extraJavaOptions": "-Xss4m -XX:+UseG1GC",
+    }
+    assert spark_settings("spark.a=1;spark.a=2") == {"spark.a": "2"}  # the last one wins, as in a shell
+    assert spark_settings("spark.a=1 spark.b=2") == {"spark.a": "1 spark.b=2"}  # a value is taken whole
+    for text in ("driver.memory=8g", "spark.driver.memory", "spark.driver.memory=", "=8g"):
+        with pytest.raises(WorkspaceError, match="is not a Spark setting") as caught:
+            spark_settings(text)
+        assert repr(text) in str(caught.value) and "ACCORD_SPARK_CONF" in str(caught.value)
+
+
+def test_spark_settings_from_the_environment_come_over_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from accord.engine.backends import session_settings
+
+    assert session_settings("/w", 2)["spark.driver.memory"] == "4g"
+    monkeypatch.setenv("ACCORD_SPARK_CONF", "spark.driver.memory=8g;spark.executor.cores=1")
+    settings = session_settings("/w", 2)
+    assert settings["spark.driver.memory"] == "8g" and settings["spark.executor.cores"] == "1"
+    assert settings["spark.sql.session.timeZone"] == "UTC" and settings["spark.sql.warehouse.dir"] == "/w"
+
+
+def test_a_bad_spark_setting_is_refused_before_spark_starts(demo: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["derive", "-w", str(demo), "--as-of", AS_OF])
+    assert first.exit_code == 0, first.output
+    before = _derived(demo)
+    args = ["derive", "-w", str(demo), "--as-of", "2026-11-03", "--engine", "spark"]
+    bad = runner.invoke(app, args, env={"ACCORD_SPARK_CONF": "driver.memory=8g"})
+    assert bad.exit_code == 2, bad.output
+    assert "$ACCORD_SPARK_CONF: 'driver.memory=8g' is not a Spark setting" in bad.output
+    assert "spark.driver.memory=8g" in bad.output  # the hint shows the notation
+    assert _derived(demo) == before
+
+
 def test_the_runs_settings_are_its_alone() -> None:
     """A server's connection outlives a derive: it gets DuckDB's defaults back, after a failure too."""
     import duckdb

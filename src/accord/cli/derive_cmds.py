@@ -52,7 +52,11 @@ def derive(
         str | None, typer.Option(help="Derive as of this instant (ISO, UTC) (default: now).")
     ] = None,
     engine: Annotated[
-        str, typer.Option(help="duckdb, or spark (a local Spark session; needs Java).")
+        str,
+        typer.Option(
+            help="duckdb, or spark (a local Spark session; needs Java; Spark settings from "
+            "$ACCORD_SPARK_CONF, e.g. 'spark.driver.memory=8g;spark.sql.shuffle.partitions=8')."
+        ),
     ] = "duckdb",
     memory_limit: Annotated[
         str | None,

@@ -19,6 +19,8 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import sqlglot.expressions as sge
 
+from accord.errors import WorkspaceError
+
 _names = itertools.count()
 
 _COMPILED: dict[Any, str] = {}
@@ -152,9 +154,59 @@ def duckdb_backend(con: duckdb.DuckDBPyConnection) -> Any:
     return ibis.duckdb.from_connection(con)
 
 
+SPARK_CONF_VAR = "ACCORD_SPARK_CONF"
+
+
+def spark_settings(text: str | None) -> dict[str, str]:
+    """Spark settings a user adds to (or changes in) the local session, from ``$ACCORD_SPARK_CONF``.
+
+    Entries are ``key=value`` separated by ``;`` (not by spaces: a value such as the driver's Java
+    options holds spaces of its own). Only ``spark.*`` keys are taken, so a typo of the separator or a
+    stray word is refused before a JVM starts rather than ignored by Spark in silence.
+    """
+    settings: dict[str, str] = {}
+    for entry in (text or "").split(";"):
+        entry = entry.strip()
+        if not entry:
+            continue
+        key, sep, value = entry.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.startswith("spark.") or not value:
+            raise WorkspaceError(
+                f"${SPARK_CONF_VAR}: {entry!r} is not a Spark setting",
+                hint="write spark.KEY=VALUE entries separated by ';', "
+                "e.g. spark.driver.memory=8g;spark.sql.shuffle.partitions=8",
+            )
+        settings[key] = value
+    return settings
+
+
+def session_settings(warehouse: str, cores: int) -> dict[str, str]:
+    """The local session's settings: Accord's defaults, then ``$ACCORD_SPARK_CONF`` over them."""
+    return {
+        "spark.sql.warehouse.dir": warehouse,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(max(2, cores * 2)),
+        "spark.driver.memory": "4g",
+        **spark_settings(os.environ.get(SPARK_CONF_VAR)),
+    }
+
+
 @contextmanager
 def spark_session(app: str = "accord", cores: int = 2) -> Iterator[Any]:
-    """A local Spark session configured for this machine: loopback only, quiet, UTC, temp warehouse."""
+    """A local Spark session configured for this machine: loopback only, quiet, UTC, temp warehouse.
+
+    ``$ACCORD_SPARK_CONF`` comes last, so a user can give a large ledger more driver memory (4g by
+    default) or a short run a quicker-starting JVM, without a flag for each of Spark's settings.
+    """
+    warehouse = tempfile.mkdtemp(prefix="accord-spark-")
+    try:
+        settings = session_settings(warehouse, cores)
+    except WorkspaceError:
+        shutil.rmtree(warehouse, ignore_errors=True)
+        raise
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     java = Path("/usr/lib/jvm/java-17-openjdk-amd64")
@@ -162,17 +214,10 @@ def spark_session(app: str = "accord", cores: int = 2) -> Iterator[Any]:
         os.environ["JAVA_HOME"] = str(java)
     from pyspark.sql import SparkSession
 
-    warehouse = tempfile.mkdtemp(prefix="accord-spark-")
-    session = (
-        SparkSession.builder.master(f"local[{cores}]").appName(app)
-        .config("spark.sql.warehouse.dir", warehouse)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(max(2, cores * 2)))
-        .config("spark.driver.memory", "4g")
-        .getOrCreate()
-    )  # fmt: skip
+    builder = SparkSession.builder.master(f"local[{cores}]").appName(app)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session
