@@ -21,17 +21,22 @@ pytest_plugins = ["tests.pg"]
 os.environ.pop("COLUMNS", None)
 
 SLOW_FIRST = (
-    "test_engine_parity.py",
     "test_api_fuzz.py",
-    "test_spark_parity.py",
     "test_slice_cache.py",
     "test_calibrate.py",
+    "test_engine_parity.py",
     "test_ledger.py",
+    "test_spark_parity.py",
     "test_api_permissions.py",
+    "test_handoffs.py",
+    "test_api.py",
+    "test_api_kill.py",
+    "test_commit_paths.py",
 )
-"""The files that take longest (a minute or more each, measured). `make test` hands whole files to two
-workers in collection order; started last, two of these kept one worker busy for minutes while the
-other sat idle. Started first, the short files fill in around them."""
+"""The files that take longest: 45 s or more each, their tests' times summed over a full run
+(2026-11-25). `make test` hands whole files to two workers in collection order; started last, two of
+these kept one worker busy for minutes while the other sat idle. Started first, the short files fill
+in around them."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
