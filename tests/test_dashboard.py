@@ -394,6 +394,31 @@ def test_the_diagnostic_form_scores_the_answers(browsers: dict[str, TestClient])
 # ---- who gets which form -------------------------------------------------------------------------------
 
 
+def test_an_empty_queue_points_to_the_queues_its_reader_may_open(browsers: dict[str, TestClient]) -> None:
+    from accord.web.leads import SALES_ROLES
+
+    ws = service.locate(pristine_demo())
+    sizes = service.queue_sizes(ws, now=AS_OF)
+    for person in ws.spec.people:  # one reading of the handoffs counts what each queue lists
+        assert sizes.get(person, 0) == len(service.owner_queue(ws, person, now=AS_OF)), person
+    assert sum(sizes.values()) > 0
+
+    def listed(page: str) -> list[tuple[str, int]]:
+        chip = r'<li><a href="/queue/([^"]+)">[^<]+</a> <span class="muted">(\d+) open lead'
+        found = re.findall(chip, page)
+        return [(pid, int(n)) for pid, n in found]
+
+    page = browsers["admin"].get("/queue").text  # dana holds no leads
+    assert "Your queue is empty." in page
+    sales = {pid for pid, p in ws.spec.people.items() if p.role in SALES_ROLES}
+    assert {pid for pid, _ in listed(page)} == sales
+    names = {pid: p.name for pid, p in ws.spec.people.items()}
+    fullest_first = sorted(((pid, sizes.get(pid, 0)) for pid in sales), key=lambda o: (-o[1], names[o[0]]))
+    assert listed(page) == fullest_first
+    assert listed(browsers["viewer"].get("/queue").text) == fullest_first  # a reader who holds no leads
+    assert 'aria-label="Other queues"' not in browsers["rep"].get("/queue").text  # sam has leads
+
+
 def test_forms_follow_the_role_and_the_owner(browsers: dict[str, TestClient]) -> None:
     own = browsers["rep"].get("/queue").text
     assert {"accept", "reject", "recycle", "touch"} <= forms(own)

@@ -149,14 +149,29 @@ class QueueItem:
         return min(open_) if open_ else None
 
 
+def _held(view: HandoffView) -> dict[str, tuple[str, str]]:
+    """Each lead someone holds: contact -> (owner, 'assigned' or 'accepted'); given back ones are out."""
+    held: dict[str, tuple[str, str]] = {}
+    for contact in view.happenings:
+        current, latest = view.owner(contact)
+        if current is not None and latest is not None and latest.type in ("assigned", "accepted"):
+            held[contact] = (current, latest.type)
+    return held
+
+
+def queue_sizes(ledger: Ledger, spec: Spec, as_of: int) -> dict[str, int]:
+    """How many leads each owner's queue lists, from one reading of the handoffs: a page that points
+    to every rep's queue would otherwise build each queue in full to count it (11 reps: 1.6 s)."""
+    sizes: dict[str, int] = {}
+    for owner, _ in _held(HandoffView(ledger, spec, as_of)).values():
+        sizes[owner] = sizes.get(owner, 0) + 1
+    return sizes
+
+
 def queue(ledger: Ledger, spec: Spec, owner: str, as_of: int) -> list[QueueItem]:
     """The owner's leads (assigned or accepted, not yet given back), most urgent deadline first."""
     view = HandoffView(ledger, spec, as_of)
-    mine: dict[str, str] = {}
-    for contact in view.happenings:
-        current, latest = view.owner(contact)
-        if current == owner and latest is not None and latest.type in ("assigned", "accepted"):
-            mine[contact] = latest.type
+    mine = {contact: kind for contact, (held_by, kind) in _held(view).items() if held_by == owner}
     if not mine:
         return []
     clocks: dict[str, list[Clock]] = {}

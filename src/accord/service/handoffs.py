@@ -93,6 +93,15 @@ def owner_queue(ws: Workspace, owner: str, *, now: datetime | None = None) -> li
         return queue(ledger, ws.spec, owner, moment)
 
 
+def queue_sizes(ws: Workspace, *, now: datetime | None = None) -> dict[str, int]:
+    """Open leads per owner, as :func:`owner_queue` would list them; owners with none are left out."""
+    from accord.handoffs.report import queue_sizes as sizes
+
+    moment = int((now or datetime.now(UTC)).timestamp())
+    with ws.ledger(read_only=True) as ledger:
+        return sizes(ledger, ws.spec, moment)
+
+
 def sla(
     ws: Workspace,
     *,

@@ -337,6 +337,9 @@ class QueueView:
     recycle_default: str
     people: list[tuple[str, str, bool]]  # (id, name, is the owner shown)
     acting_note: str | None
+    # when this queue is empty: the other queues the reader may open, (id, name, open leads), fullest
+    # first, so a RevOps lead or a manager who holds no leads lands one click from the work
+    others: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def colleagues(ws: service.Workspace, who: Principal) -> list[str]:
@@ -392,6 +395,13 @@ def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> Q
     ]
     if owner not in {p for p, _, _ in people}:
         people.insert(0, (owner, spec.people[owner].name if owner in spec.people else owner, True))
+    others: list[tuple[str, str, int]] = []
+    if not leads and len(people) > 1:
+        sizes = service.queue_sizes(ws, now=now)
+        others = sorted(
+            ((pid, name, sizes.get(pid, 0)) for pid, name, _ in people if pid != owner),
+            key=lambda o: (-o[2], o[1]),
+        )
     acting = None
     if owner != who.person and who.may(Action.disposition) and manager_of(ws, owner) == who.person:
         acting = f"You manage {owner}: your dispositions on this queue are recorded as yours."
@@ -407,6 +417,7 @@ def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> Q
         recycle_default=(today + timedelta(days=30)).isoformat(),
         people=people,
         acting_note=acting,
+        others=others,
     )
 
 
