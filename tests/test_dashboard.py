@@ -586,6 +586,15 @@ def test_the_dashboard_is_fast(browsers: dict[str, TestClient]) -> None:
 # ---- charts --------------------------------------------------------------------------------------------
 
 
+def test_a_composition_label_is_drawn_whole_only_where_bold_text_fits() -> None:
+    """Intent's 10.42 of 70.42 points is a 102-unit segment: "intent +10.42" fitted it at the regular
+    glyph width and ran past its edge in the browser, in semi-bold; now the segment shows its points."""
+    svg = str(charts.composition([charts.Segment("fit", 45), charts.Segment("intent", 10.42),
+                                  charts.Segment("committee", 15)]))  # fmt: skip
+    labels = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert labels == ["fit +45", "+10.42", "committee +15"]
+
+
 def test_charts_are_valid_svg_with_their_numbers_in_words() -> None:
     drawn = [
         charts.funnel([charts.FunnelStep("A <b>", 100, 0.5, (0.4, 0.6), 3.0), charts.FunnelStep("B", 50)]),

@@ -235,6 +235,12 @@ def test_the_layout_keeps_text_readable_at_both_widths(
                 ".map(t => t.getBoundingClientRect().height).filter(h => h > 0))"
             )
             assert smallest >= 11, (width, path, smallest)  # 13px text, not shrunk to a few pixels
+        spill = page.evaluate(  # on the lead page: each label of the score's bar stays inside its part
+            "() => [...document.querySelectorAll('svg.chart-composition text')].map(t => {"
+            " const r = t.getBoundingClientRect(), s = t.previousElementSibling.getBoundingClientRect();"
+            " return [t.textContent, r.left - s.left, s.right - r.right]; })"
+        )
+        assert spill and all(left >= 0 and right >= 0 for _, left, right in spill), (width, spill)
         points = page.locator("#drivers + .table-wrap th", has_text="Points").bounding_box()
         assert points is not None and points["x"] + points["width"] <= width, (width, points)
         assert w.errors == []

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from accord.web.svg import CHAR, clip, figure, ident, label_width, legend, num, rect, text_at
+from accord.web.svg import BOLD_CHAR, CHAR, clip, figure, ident, label_width, legend, num, rect, text_at
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -60,7 +60,7 @@ def funnel(steps: Sequence[FunnelStep], *, title: str = "Funnel", width: float =
             text_at(plot_x - 10, y + bar_h / 2 + 4.5, clip(step.label, label_w - 12), anchor="end", cls="t")
         )
         text = f"{step.count:,}"
-        inside = w > len(text) * CHAR + 12
+        inside = w > len(text) * BOLD_CHAR + 12
         body.append(
             text_at(
                 plot_x + plot_w / 2 if inside else x + w + 6,
@@ -247,11 +247,6 @@ class Bucket:
     tone: str
 
 
-MARKER_CHAR = 8.2
-"""Glyph width of a marker label: bold, mostly digits, at the stylesheet's 13px (which wins over the
-label's own font-size attribute), a little wide so two labels never touch."""
-
-
 def speed(
     buckets: Sequence[Bucket],
     markers: Sequence[tuple[str, float | None]],
@@ -306,7 +301,7 @@ def speed(
         text = f"{name} {minutes:,.1f} min"
         # the label's own extent (bold text), not its marker's position: an end-anchored label
         # reaches as far left as a centred one next to it, which is how "p50 29.4 mip90" came about
-        wide = len(text) * MARKER_CHAR
+        wide = len(text) * BOLD_CHAR
         anchor = "end" if mx + wide / 2 > width - 2 else "start" if mx - wide / 2 < 2 else "middle"
         x0 = mx - wide if anchor == "end" else mx if anchor == "start" else mx - wide / 2
         line = 0
@@ -431,7 +426,7 @@ def composition(parts: Sequence[Segment], *, title: str = "Score composition", w
         tone = f"fill-{i % 6 + 1}"
         body.append(rect(cursor, 4, w, 30, f"{tone} seg", 2))
         text = f"{p.label} +{p.value:g}"
-        if w > len(text) * CHAR + 10:
+        if w > len(text) * BOLD_CHAR + 10:
             body.append(text_at(cursor + 8, 24, text, cls="t-inv", weight="600"))
         elif w > 40:
             body.append(

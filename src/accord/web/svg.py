@@ -13,6 +13,11 @@ from itertools import count
 from markupsafe import Markup, escape
 
 CHAR = 7.0  # average glyph width at font-size 13, in viewBox units
+BOLD_CHAR = 8.2
+"""Glyph width of semi-bold text, mostly digits, at the stylesheet's 13px (which wins over a label's
+own font-size attribute), a little wide so a label judged to fit never runs past its bar or into the
+next label. Measured on the lead page: "intent +10.42" at CHAR fitted a 102-unit segment on paper and
+ran over its edge in Chromium."""
 _ids = count(1)
 
 
