@@ -152,6 +152,16 @@ def test_routing_fires_when_the_median_is_over_the_committed_minutes(ws: service
     assert fired(ws, rule("routing_speed", threshold=5.5)) == []  # median of 4, 5, 6, 7 is 5.5
     (f,) = fired(ws, rule("routing_speed"), routing_minutes=5)
     assert f.evidence["weeks"][0]["median_minutes"] == 5.5 and f.evidence["weeks"][0]["routed"] == 4
+    assert "a median 5.5 minutes for an owner" in f.message
+
+
+def test_a_long_wait_also_reads_in_hours_or_days() -> None:
+    from accord.watch.rules import waited
+
+    assert waited(119.9) == "119.9 minutes"
+    assert waited(120) == "120.0 minutes (2.0 hours)"
+    assert waited(2879.9) == "2879.9 minutes (48.0 hours)"
+    assert waited(2904.9) == "2904.9 minutes (2.0 days)"
 
 
 def test_first_touch_fires_under_target_and_not_at_it(ws: service.Workspace) -> None:

@@ -29,6 +29,17 @@ from accord.spec.model import Spec, WatchRule
 PREFIX = "acc:watch:"
 
 
+def waited(minutes: float) -> str:
+    """A wait in minutes as its owner reads it: minutes stay (the commitment is in minutes), and a
+    long one also says its hours or days ("2904.9 minutes" alone makes a reader do the sum)."""
+    text = f"{minutes:.1f} minutes"
+    if minutes >= 48 * 60:
+        return f"{text} ({minutes / 1440:.1f} days)"
+    if minutes >= 120:
+        return f"{text} ({minutes / 60:.1f} hours)"
+    return text
+
+
 @dataclass(frozen=True)
 class Firing:
     """One watch rule firing: about which period (and subject), to whom, with the figures behind it."""
@@ -195,7 +206,7 @@ class _Watch:
             return []
         weeks, figures = found
         message = (
-            f"MQLs waited a median {figures[-1]['median_minutes']:.1f} minutes for an owner in "
+            f"MQLs waited a median {waited(figures[-1]['median_minutes'])} for an owner in "
             f"{weeks[-1].label}, over the committed {target:g} minutes"
         )
         return [
