@@ -111,6 +111,30 @@ def test_queue_reading_by_role(served: tuple[Server, dict[str, str]]) -> None:
             assert c.get("/queue/lee").status_code == 200, role
 
 
+def test_the_queues_listed_are_those_the_caller_may_open_with_their_sizes(
+    served: tuple[Server, dict[str, str]],
+) -> None:
+    server, keys = served
+
+    def listed(role: str) -> list[tuple[str, int]]:
+        with client(keys[role], base_url=server.url) as c:
+            found = c.get("/queues")
+            assert found.status_code == 200, found.text
+            pairs = [(q["owner"], q["open_leads"]) for q in found.json()["queues"]]
+            for owner, n in pairs:  # each one opens, and its count is what it lists
+                assert len(c.get(f"/queue/{owner}").json()["items"]) == n, (role, owner)
+            return pairs
+
+    sam = listed("rep")
+    assert [owner for owner, _ in sam] == ["sam"] and sam[0][1] >= 3  # the module assigned him three
+    marco = dict(listed("sales_manager"))
+    assert {"marco", "sam", "lee"} <= set(marco) and "tom" not in marco  # tom is not in his team
+    everyone = listed("viewer")
+    assert {"sam", "lee", "tom", "marco", "hugo"} <= {owner for owner, _ in everyone}
+    assert [n for _, n in everyone] == sorted((n for _, n in everyone), reverse=True)  # fullest first
+    assert listed("admin") == everyone
+
+
 def test_viewer_only_reads(served: tuple[Server, dict[str, str]]) -> None:
     server, keys = served
     with client(keys["viewer"], base_url=server.url) as viewer:

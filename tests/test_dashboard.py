@@ -395,7 +395,7 @@ def test_the_diagnostic_form_scores_the_answers(browsers: dict[str, TestClient])
 
 
 def test_an_empty_queue_points_to_the_queues_its_reader_may_open(browsers: dict[str, TestClient]) -> None:
-    from accord.web.leads import SALES_ROLES
+    from accord.service.access import SALES_ROLES
 
     ws = service.locate(pristine_demo())
     sizes = service.queue_sizes(ws, now=AS_OF)

@@ -8,7 +8,7 @@ which module holds it.
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from accord.service.access import Conflict, Forbidden, NotFound, may_read_queue
+    from accord.service.access import Conflict, Forbidden, NotFound, may_read_queue, readable_queues
     from accord.service.agreement import SpecText, check_spec, read_spec, replace_spec
     from accord.service.decide import clock_dict, decisions
     from accord.service.demo import DemoResult, build_demo
@@ -93,6 +93,7 @@ _WHERE: dict[str, str] = {
     "locate": "accord.service.workspace",
     "may_acknowledge_alert": "accord.service.plays",
     "may_read_queue": "accord.service.access",
+    "readable_queues": "accord.service.access",
     "opportunity_view": "accord.service.records",
     "owner_queue": "accord.service.handoffs",
     "queue_sizes": "accord.service.handoffs",
@@ -182,6 +183,7 @@ __all__ = [
     "propose_change",
     "queue_sizes",
     "read_spec",
+    "readable_queues",
     "reject_proposal",
     "replace_spec",
     "report",

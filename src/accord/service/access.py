@@ -85,6 +85,21 @@ def require_owner_or_manager(ws: Workspace, person: str, contact: str, now: date
     return owner
 
 
+SALES_ROLES = ("sdr", "ae", "sdr_manager", "ae_manager", "sales_leader")
+"""The spec's people whose queues a reader who may open any queue is pointed to."""
+
+
+def readable_queues(ws: Workspace, person: str, role: str) -> list[str]:
+    """Whose queues the person is pointed to (the dashboard's picker, ``GET /queues``): a rep their own,
+    a sales manager their own and their team's, every other role everyone in sales. Each is one that
+    :func:`may_read_queue` lets them open."""
+    if role == "rep":
+        return [person]
+    if role == "sales_manager":
+        return sorted({person, *team_of_manager(ws, person)})
+    return sorted(pid for pid, p in ws.spec.people.items() if p.role in SALES_ROLES)
+
+
 def may_read_queue(ws: Workspace, person: str, role: str, owner: str) -> None:
     """A rep reads only their own queue, a sales manager their team's; every other role any queue."""
     if owner not in ws.spec.people:

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from accord import service
 from accord.api.permissions import Action, Principal
 from accord.errors import AccordError
-from accord.service.access import manager_of, may_read_queue, team_of_manager
+from accord.service.access import manager_of, may_read_queue, readable_queues
 from accord.service.records import contact_view
 from accord.web import charts
 from accord.web.tables import instant, relative, span, when
@@ -32,7 +32,6 @@ TOUCHES: tuple[tuple[str, str], ...] = (
 )
 """Touches the forms offer: the first three stop a first-touch clock in the starter spec."""
 OPEN_STATES = ("breached", "at_risk", "open")
-SALES_ROLES = ("sdr", "ae", "sdr_manager", "ae_manager", "sales_leader")
 
 
 @dataclass(frozen=True)
@@ -344,12 +343,7 @@ class QueueView:
 
 def colleagues(ws: service.Workspace, who: Principal) -> list[str]:
     """Whose queues the person can switch to: a manager's team, everyone in sales for other roles."""
-    spec = ws.spec
-    if who.role.value == "rep":
-        return [who.person]
-    if who.role.value == "sales_manager":
-        return sorted({who.person, *team_of_manager(ws, who.person)})
-    return sorted(pid for pid, p in spec.people.items() if p.role in SALES_ROLES)
+    return readable_queues(ws, who.person, who.role.value)
 
 
 def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> QueueView:

@@ -58,6 +58,24 @@ def get_leads(
     return as_record({"leads": rows, "derived": {"run_id": run.get("run_id"), "as_of": run.get("as_of")}})
 
 
+@router.get("/queues", summary="The queues the caller may read, each with its count of open leads")
+def get_queues(
+    ws: service.Workspace = Depends(workspace),
+    clock: datetime = Depends(now),
+    who: Principal = Depends(reader),
+) -> dict[str, Any]:
+    """Fullest first: where the work is. A rep gets their own queue, a sales manager theirs and their
+    team's, other roles everyone in sales; each entry is a queue ``GET /queue/{owner}`` opens for them."""
+    sizes = service.queue_sizes(ws, now=clock)
+    people = ws.spec.people
+    owners = sorted(service.readable_queues(ws, who.person, who.role.value), key=lambda p: -sizes.get(p, 0))
+    queues = [
+        {"owner": pid, "name": people[pid].name if pid in people else pid, "open_leads": sizes.get(pid, 0)}
+        for pid in owners
+    ]
+    return as_record({"as_of": clock, "queues": queues})
+
+
 @router.get("/queue/{owner}", summary="A person's open leads, most urgent deadline first")
 def get_queue(
     owner: IdPath,
