@@ -4,6 +4,7 @@ dispositions, and signed webhooks delivered to a real HTTP receiver on 127.0.0.1
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ from accord.cli.main import app
 from accord.domain.reference import Event
 from accord.errors import AccordError
 from accord.handoffs.webhooks import SIGNATURE, TIMESTAMP, verify
+from accord.service.access import SALES_ROLES
 from tests.harness import fill
 
 NY = ZoneInfo("America/New_York")
@@ -195,6 +197,14 @@ def test_cli_tick_queue_sla_and_dispositions(tmp_path: Path) -> None:
         app, ["queue", owner, "-w", str(ws.root), "--now", "2026-11-23T14:45:00Z"], env={"COLUMNS": "200"}
     )
     assert q.exit_code == 0 and "c1" in q.output and "first_touch open" in q.output
+    every = cli.invoke(
+        app, ["queue", "-w", str(ws.root), "--now", "2026-11-23T14:45:00Z"], env={"COLUMNS": "200"}
+    )
+    assert every.exit_code == 0, every.output
+    assert "Queues: 1 open leads" in every.output and "accord queue OWNER" in every.output
+    rows = re.findall(r"^\W*(\w+)\W.*\W(\d+)\W*$", every.output, re.MULTILINE)
+    assert rows[0] == (owner, "1") and all(n == "0" for _, n in rows[1:]), rows  # c1's holder first
+    assert len(rows) == len({pid for pid, p in ws.spec.people.items() if p.role in SALES_ROLES})
     bad = cli.invoke(app, ["queue", "samm", "-w", str(ws.root)])
     assert bad.exit_code == 2 and "did you mean 'sam'" in bad.output
     rej = cli.invoke(app, ["reject", "c1", "--by", owner, "--reason", "no_budget", "-w", str(ws.root)])

@@ -84,13 +84,21 @@ def tick(now: NowOpt = None, workspace: WorkspaceOpt = None) -> None:
 @app.command()
 @handled
 def queue(
-    owner: Annotated[str, typer.Argument(help="Person id whose queue to show.")],
+    owner: Annotated[
+        str | None, typer.Argument(help="Person id whose queue to show (none: every queue, with its size).")
+    ] = None,
     now: NowOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """A rep's leads, most urgent deadline first, each with its clocks and why-now driver."""
+    """A rep's leads, most urgent deadline first, each with its clocks and why-now driver.
+
+    Without an owner: every queue in sales with its count of open leads, fullest first.
+    """
     ws = service.locate(workspace)
     moment = parse_instant(now, "--now")
+    if owner is None:
+        _queue_sizes(ws, moment)
+        return
     items = service.owner_queue(ws, owner, now=moment)
     context = service.handoff_context(ws, [i.contact_id for i in items], now=moment)
     person = ws.spec.people[owner]
@@ -131,6 +139,25 @@ def queue(
         f"[dim]times in {zone.key}; "
         f"disposition with `accord accept|reject|recycle CONTACT --by {owner}`[/dim]"
     )
+
+
+def _queue_sizes(ws: service.Workspace, moment: datetime | None) -> None:
+    """Where the work sits: the sales people's queues (and anyone else holding leads), fullest first."""
+    from accord.service.access import SALES_ROLES
+
+    sizes = service.queue_sizes(ws, now=moment)
+    people = ws.spec.people
+    owners = sorted({*(pid for pid, p in people.items() if p.role in SALES_ROLES), *sizes})
+    owners.sort(key=lambda pid: -sizes.get(pid, 0))
+    table = Table(title=f"Queues: {sum(sizes.values())} open leads", title_justify="left")
+    for col in ("owner", "name", "role", "open leads"):
+        table.add_column(col, justify="right" if col == "open leads" else "left")
+    for pid in owners:
+        person = people.get(pid)
+        name, role = (person.name, person.role) if person else (pid, "")
+        table.add_row(pid, name, role, str(sizes.get(pid, 0)))
+    out.print(table)
+    out.print("[dim]one queue with its clocks: `accord queue OWNER`[/dim]")
 
 
 def _next_step(context: Any, zone: ZoneInfo) -> str:
