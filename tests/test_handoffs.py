@@ -182,6 +182,20 @@ def test_owner_out_of_office_is_rerouted_and_the_clock_restarts(tmp_path: Path) 
     assert first_touch.counts["reassigned"] == 1 and first_touch.counts["open"] == 1
 
 
+def test_the_queues_pointed_to_follow_the_role_and_keep_leads_held_outside_sales(
+    workspace: service.Workspace,
+) -> None:
+    people = workspace.spec.people
+    sales = sorted(pid for pid, p in people.items() if p.role in SALES_ROLES)
+    outside = next(pid for pid, p in people.items() if p.role not in SALES_ROLES)
+    assert service.readable_queues(workspace, "sam", "rep", holding=[outside]) == ["sam"]
+    assert service.readable_queues(workspace, "dana", "admin") == sales
+    # a lead held by someone outside sales stays in sight; an id the agreement does not know cannot be
+    # opened (GET /queue/{owner} answers 404), so it is not offered
+    held = service.readable_queues(workspace, "dana", "viewer", holding=[outside, "nobody"])
+    assert held == sorted([*sales, outside])
+
+
 def test_cli_tick_queue_sla_and_dispositions(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     cli = CliRunner()

@@ -143,11 +143,9 @@ def queue(
 
 def _queue_sizes(ws: service.Workspace, moment: datetime | None) -> None:
     """Where the work sits: the sales people's queues (and anyone else holding leads), fullest first."""
-    from accord.service.access import SALES_ROLES
-
     sizes = service.queue_sizes(ws, now=moment)
     people = ws.spec.people
-    owners = sorted({*(pid for pid, p in people.items() if p.role in SALES_ROLES), *sizes})
+    owners = service.readable_queues(ws, "", "admin", holding=sizes)  # the command line reads as an admin
     owners.sort(key=lambda pid: -sizes.get(pid, 0))
     table = Table(title=f"Queues: {sum(sizes.values())} open leads", title_justify="left")
     for col in ("owner", "name", "role", "open leads"):

@@ -7,6 +7,7 @@ all; this module says on *which leads*. It is checked before anything is written
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from accord.domain.calendar import BusinessCalendar
@@ -89,15 +90,18 @@ SALES_ROLES = ("sdr", "ae", "sdr_manager", "ae_manager", "sales_leader")
 """The spec's people whose queues a reader who may open any queue is pointed to."""
 
 
-def readable_queues(ws: Workspace, person: str, role: str) -> list[str]:
+def readable_queues(ws: Workspace, person: str, role: str, holding: Iterable[str] = ()) -> list[str]:
     """Whose queues the person is pointed to (the dashboard's picker, ``GET /queues``): a rep their own,
-    a sales manager their own and their team's, every other role everyone in sales. Each is one that
-    :func:`may_read_queue` lets them open."""
+    a sales manager their own and their team's, every other role everyone in sales and anyone else in
+    the agreement ``holding`` leads, so a lead assigned outside sales does not drop out of the overview.
+    Each is one that :func:`may_read_queue` lets them open."""
     if role == "rep":
         return [person]
     if role == "sales_manager":
         return sorted({person, *team_of_manager(ws, person)})
-    return sorted(pid for pid, p in ws.spec.people.items() if p.role in SALES_ROLES)
+    people = ws.spec.people
+    sales = {pid for pid, p in people.items() if p.role in SALES_ROLES}
+    return sorted(sales | {h for h in holding if h in people})
 
 
 def may_read_queue(ws: Workspace, person: str, role: str, owner: str) -> None:

@@ -393,7 +393,11 @@ def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> Q
     if not leads and len(people) > 1:
         sizes = service.queue_sizes(ws, now=now)
         others = sorted(
-            ((pid, name, sizes.get(pid, 0)) for pid, name, _ in people if pid != owner),
+            (
+                (pid, spec.people[pid].name, sizes.get(pid, 0))
+                for pid in readable_queues(ws, who.person, who.role.value, holding=sizes)
+                if pid != owner
+            ),
             key=lambda o: (-o[2], o[1]),
         )
     acting = None

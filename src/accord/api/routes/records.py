@@ -68,7 +68,8 @@ def get_queues(
     team's, other roles everyone in sales; each entry is a queue ``GET /queue/{owner}`` opens for them."""
     sizes = service.queue_sizes(ws, now=clock)
     people = ws.spec.people
-    owners = sorted(service.readable_queues(ws, who.person, who.role.value), key=lambda p: -sizes.get(p, 0))
+    owners = service.readable_queues(ws, who.person, who.role.value, holding=sizes)
+    owners.sort(key=lambda p: -sizes.get(p, 0))
     queues = [
         {"owner": pid, "name": people[pid].name if pid in people else pid, "open_leads": sizes.get(pid, 0)}
         for pid in owners
