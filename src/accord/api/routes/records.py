@@ -65,7 +65,8 @@ def get_queues(
     who: Principal = Depends(reader),
 ) -> dict[str, Any]:
     """Fullest first: where the work is. A rep gets their own queue, a sales manager theirs and their
-    team's, other roles everyone in sales; each entry is a queue ``GET /queue/{owner}`` opens for them."""
+    team's, other roles everyone in sales and anyone else holding leads; each entry is a queue
+    ``GET /queue/{owner}`` opens for them."""
     sizes = service.queue_sizes(ws, now=clock)
     people = ws.spec.people
     owners = service.readable_queues(ws, who.person, who.role.value, holding=sizes)
