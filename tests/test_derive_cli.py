@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -238,6 +241,52 @@ def test_a_bad_spark_setting_is_refused_before_spark_starts(demo: Path) -> None:
     assert "$ACCORD_SPARK_CONF: 'driver.memory=8g' is not a Spark setting" in bad.output
     assert "spark.driver.memory=8g" in bad.output  # the hint shows the notation
     assert _derived(demo) == before
+
+
+def test_spark_without_java_is_refused_in_words(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launcher's own failure is a shell error and a gateway error that never say "Java"."""
+    from accord.engine.backends import find_java
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["derive", "-w", str(demo), "--as-of", AS_OF]).exit_code == 0
+    before = _derived(demo)
+    args = ["derive", "-w", str(demo), "--as-of", "2026-11-03", "--engine", "spark"]
+    gone = runner.invoke(app, args, env={"JAVA_HOME": str(tmp_path / "no-jdk")})
+    assert gone.exit_code == 2, gone.output
+    assert "Spark needs Java, and JAVA_HOME" in gone.output and "openjdk-17-jre-headless" in gone.output
+    assert "internal error" not in gone.output and _derived(demo) == before
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(WorkspaceError, match="none was found"):
+        find_java()
+    (tmp_path / "java").write_text("#!/bin/sh\n")
+    (tmp_path / "java").chmod(0o755)
+    assert find_java() == str(tmp_path / "java")
+
+
+def test_a_jvm_that_will_not_start_is_refused_in_words(demo: Path) -> None:
+    if not (shutil.which("java") or Path("/usr/lib/jvm").exists()):
+        if os.environ.get("CI"):
+            pytest.fail("Java is missing: `make test` installs openjdk-17-jre-headless")
+        pytest.skip("Java is missing (install openjdk-17-jre-headless)")
+    runner = CliRunner()
+    assert runner.invoke(app, ["derive", "-w", str(demo), "--as-of", AS_OF]).exit_code == 0
+    before = _derived(demo)
+    # In a process of its own: PySpark keeps the first JVM it starts for the life of the process, so in
+    # a test process where Spark already ran, no new JVM would be launched with the setting.
+    accord = Path(sys.executable).parent / "accord"
+    args = [str(accord), "derive", "-w", str(demo), "--as-of", "2026-11-03", "--engine", "spark"]
+    # a heap size the JVM cannot read (Spark's launcher passes unknown -XX options as ignorable)
+    env = {**os.environ, "ACCORD_SPARK_CONF": "spark.driver.memory=1x", "COLUMNS": "200"}
+    env["PYTHONWARNINGS"] = "default::ResourceWarning"  # PySpark's failed launcher leaves a pipe open
+    refused = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    said = refused.stdout + refused.stderr
+    assert refused.returncode == 2, said
+    assert "Invalid maximum heap size" in said  # the JVM's own words come first
+    assert "Spark could not start its JVM" in said and "ACCORD_SPARK_CONF" in said
+    assert "internal error" not in said and "ResourceWarning" not in said and _derived(demo) == before
 
 
 def test_the_runs_settings_are_its_alone() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import os
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -194,6 +196,28 @@ def session_settings(warehouse: str, cores: int) -> dict[str, str]:
     }
 
 
+def find_java() -> str:
+    """The java Spark's launcher will run. Without one the launcher fails with a shell error and
+    PySpark with a gateway error, neither of which says that Java is what is missing."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        found = Path(home) / "bin" / "java"
+        if found.exists():
+            return str(found)
+        raise WorkspaceError(
+            f"Spark needs Java, and JAVA_HOME ({home}) holds no bin/java",
+            hint="point JAVA_HOME at a Java 17 install, or unset it to use the java on PATH "
+            "(apt-get install openjdk-17-jre-headless)",
+        )
+    on_path = shutil.which("java")
+    if on_path is None:
+        raise WorkspaceError(
+            "Spark needs Java, and none was found (JAVA_HOME is not set and no java is on PATH)",
+            hint="apt-get install openjdk-17-jre-headless, or derive on DuckDB (the default engine)",
+        )
+    return on_path
+
+
 @contextmanager
 def spark_session(app: str = "accord", cores: int = 2) -> Iterator[Any]:
     """A local Spark session configured for this machine: loopback only, quiet, UTC, temp warehouse.
@@ -201,23 +225,37 @@ def spark_session(app: str = "accord", cores: int = 2) -> Iterator[Any]:
     ``$ACCORD_SPARK_CONF`` comes last, so a user can give a large ledger more driver memory (4g by
     default) or a short run a quicker-starting JVM, without a flag for each of Spark's settings.
     """
-    warehouse = tempfile.mkdtemp(prefix="accord-spark-")
-    try:
-        settings = session_settings(warehouse, cores)
-    except WorkspaceError:
-        shutil.rmtree(warehouse, ignore_errors=True)
-        raise
+    spark_settings(os.environ.get(SPARK_CONF_VAR))  # refused before a folder or a JVM exists
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     java = Path("/usr/lib/jvm/java-17-openjdk-amd64")
     if "JAVA_HOME" not in os.environ and java.exists():
         os.environ["JAVA_HOME"] = str(java)
+    find_java()
+    from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
+    warehouse = tempfile.mkdtemp(prefix="accord-spark-")
     builder = SparkSession.builder.master(f"local[{cores}]").appName(app)
-    for key, value in settings.items():
+    for key, value in session_settings(warehouse, cores).items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except PySparkRuntimeError as exc:
+        shutil.rmtree(warehouse, ignore_errors=True)
+        if exc.getCondition() != "JAVA_GATEWAY_EXITED":
+            raise
+        with warnings.catch_warnings():
+            # the traceback's frames hold PySpark's failed launcher and the pipe it left open: let them
+            # go now, quietly, rather than as an unraisable warning when the process exits
+            warnings.simplefilter("ignore", ResourceWarning)
+            exc.__traceback__ = None
+            gc.collect()
+        raise WorkspaceError(
+            "Spark could not start its JVM: the Java process exited before it answered",
+            hint="its own message is printed above; check the Java options and memory in "
+            f"${SPARK_CONF_VAR}, or derive on DuckDB (the default engine)",
+        ) from exc
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session
