@@ -143,17 +143,13 @@ def queue(
 
 def _queue_sizes(ws: service.Workspace, moment: datetime | None) -> None:
     """Where the work sits: the sales people's queues (and anyone else holding leads), fullest first."""
-    sizes = service.queue_sizes(ws, now=moment)
+    rows = service.queue_overview(ws, "", "admin", now=moment)  # the command line reads as an admin
     people = ws.spec.people
-    owners = service.readable_queues(ws, "", "admin", holding=sizes)  # the command line reads as an admin
-    owners.sort(key=lambda pid: -sizes.get(pid, 0))
-    table = Table(title=f"Queues: {sum(sizes.values())} open leads", title_justify="left")
+    table = Table(title=f"Queues: {sum(n for _, _, n in rows)} open leads", title_justify="left")
     for col in ("owner", "name", "role", "open leads"):
         table.add_column(col, justify="right" if col == "open leads" else "left")
-    for pid in owners:
-        person = people.get(pid)
-        name, role = (person.name, person.role) if person else (pid, "")
-        table.add_row(pid, name, role, str(sizes.get(pid, 0)))
+    for pid, name, n in rows:
+        table.add_row(pid, name, people[pid].role if pid in people else "", str(n))
     out.print(table)
     out.print("[dim]one queue with its clocks: `accord queue OWNER`[/dim]")
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         reject_proposal,
         sign_agreement,
     )
-    from accord.service.handoffs import disposition, owner_queue, queue_sizes, run_tick, sla
+    from accord.service.handoffs import disposition, owner_queue, queue_overview, queue_sizes, run_tick, sla
     from accord.service.hosted import HostedWorkspace, hold
     from accord.service.ingestion import IngestResult, ingest
     from accord.service.keys import KeyInfo, audit, create_key, has_admin_key, list_keys, revoke_key
@@ -96,6 +96,7 @@ _WHERE: dict[str, str] = {
     "readable_queues": "accord.service.access",
     "opportunity_view": "accord.service.records",
     "owner_queue": "accord.service.handoffs",
+    "queue_overview": "accord.service.handoffs",
     "queue_sizes": "accord.service.handoffs",
     "proposal_data": "accord.service.governance",
     "propose_change": "accord.service.governance",
@@ -181,6 +182,7 @@ __all__ = [
     "owner_queue",
     "proposal_data",
     "propose_change",
+    "queue_overview",
     "queue_sizes",
     "read_spec",
     "readable_queues",

@@ -102,6 +102,24 @@ def queue_sizes(ws: Workspace, *, now: datetime | None = None) -> dict[str, int]
         return sizes(ledger, ws.spec, moment)
 
 
+def queue_overview(
+    ws: Workspace, person: str, role: str, *, now: datetime | None = None
+) -> list[tuple[str, str, int]]:
+    """(owner, name, open leads) for every queue the person is pointed to, anyone else holding leads
+    included (:func:`~accord.service.access.readable_queues`), fullest first, ties in id order: the
+    API's ``GET /queues``, ``accord queue`` without an owner and an empty queue's page list the same."""
+    from accord.service.access import readable_queues
+
+    sizes = queue_sizes(ws, now=now)
+    people = ws.spec.people
+    rows = [
+        (pid, people[pid].name if pid in people else pid, sizes.get(pid, 0))
+        for pid in readable_queues(ws, person, role, holding=sizes)
+    ]
+    rows.sort(key=lambda row: -row[2])  # stable: readable_queues gives them in id order
+    return rows
+
+
 def sla(
     ws: Workspace,
     *,

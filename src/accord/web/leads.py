@@ -341,11 +341,6 @@ class QueueView:
     others: list[tuple[str, str, int]] = field(default_factory=list)
 
 
-def colleagues(ws: service.Workspace, who: Principal) -> list[str]:
-    """Whose queues the person can switch to: a manager's team, everyone in sales for other roles."""
-    return readable_queues(ws, who.person, who.role.value)
-
-
 def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> QueueView:
     spec = ws.spec
     zone = spec.workspace.timezone
@@ -385,21 +380,14 @@ def queue(ws: service.Workspace, owner: str, who: Principal, now: datetime) -> Q
     today = datetime.fromtimestamp(int(now.timestamp()), UTC).astimezone(ZoneInfo(zone)).date()
     people = [
         (pid, spec.people[pid].name if pid in spec.people else pid, pid == owner)
-        for pid in colleagues(ws, who)
+        for pid in readable_queues(ws, who.person, who.role.value)  # the queues the picker offers
     ]
     if owner not in {p for p, _, _ in people}:
         people.insert(0, (owner, spec.people[owner].name if owner in spec.people else owner, True))
     others: list[tuple[str, str, int]] = []
     if not leads and len(people) > 1:
-        sizes = service.queue_sizes(ws, now=now)
-        others = sorted(
-            (
-                (pid, spec.people[pid].name, sizes.get(pid, 0))
-                for pid in readable_queues(ws, who.person, who.role.value, holding=sizes)
-                if pid != owner
-            ),
-            key=lambda o: (-o[2], o[1]),
-        )
+        overview = service.queue_overview(ws, who.person, who.role.value, now=now)
+        others = sorted((row for row in overview if row[0] != owner), key=lambda o: (-o[2], o[1]))
     acting = None
     if owner != who.person and who.may(Action.disposition) and manager_of(ws, owner) == who.person:
         acting = f"You manage {owner}: your dispositions on this queue are recorded as yours."

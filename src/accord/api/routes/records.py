@@ -67,14 +67,8 @@ def get_queues(
     """Fullest first: where the work is. A rep gets their own queue, a sales manager theirs and their
     team's, other roles everyone in sales and anyone else holding leads; each entry is a queue
     ``GET /queue/{owner}`` opens for them."""
-    sizes = service.queue_sizes(ws, now=clock)
-    people = ws.spec.people
-    owners = service.readable_queues(ws, who.person, who.role.value, holding=sizes)
-    owners.sort(key=lambda p: -sizes.get(p, 0))
-    queues = [
-        {"owner": pid, "name": people[pid].name if pid in people else pid, "open_leads": sizes.get(pid, 0)}
-        for pid in owners
-    ]
+    rows = service.queue_overview(ws, who.person, who.role.value, now=clock)
+    queues = [{"owner": pid, "name": name, "open_leads": n} for pid, name, n in rows]
     return as_record({"as_of": clock, "queues": queues})
 
 
