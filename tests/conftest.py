@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,17 @@ def api_store(request: pytest.FixtureRequest) -> Store:
     if request.param == "postgres":
         return Store.postgres(request.getfixturevalue("pg_url"))
     return Store()
+
+
+@pytest.fixture(scope="session")
+def java() -> None:
+    """Tests that start a JVM: in CI a missing Java fails them (`make test` installs it), elsewhere it
+    skips them with the package to install."""
+    if os.environ.get("JAVA_HOME") or shutil.which("java") or Path("/usr/lib/jvm").exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail("Java is missing: `make test` installs openjdk-17-jre-headless")
+    pytest.skip("Java is missing (install openjdk-17-jre-headless)")
 
 
 @pytest.fixture

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,16 +13,8 @@ AS_OF = datetime(2026, 11, 2, 12, tzinfo=UTC)
 TABLES = ("derived_scores", "derived_leads", "derived_drivers", "derived_stages")
 
 
-def _java() -> bool:
-    return bool(os.environ.get("JAVA_HOME") or shutil.which("java") or Path("/usr/lib/jvm").exists())
-
-
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> service.Workspace:
-    if not _java():
-        if os.environ.get("CI"):
-            pytest.fail("Java is missing: `make test` installs openjdk-17-jre-headless")
-        pytest.skip("Java is missing (install openjdk-17-jre-headless)")
+def demo(tmp_path_factory: pytest.TempPathFactory, java: None) -> service.Workspace:
     root = tmp_path_factory.mktemp("spark") / "demo"
     return service.build_demo(root, contacts=150, seed=5, as_of=AS_OF, run=False).workspace
 
