@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 from typer.testing import CliRunner
@@ -113,6 +115,37 @@ def test_help_teaches(cli: CliRunner) -> None:
     for phrase in ("TARGET=COLUMN", "--preset", "--date-format", "--dry-run", "idempotent"):
         assert phrase in result.output
     assert "maven-pipeline" in cli.invoke(app, ["presets"]).output
+
+
+def test_help_paragraphs_are_not_broken_mid_sentence(cli: CliRunner, monkeypatch: Any) -> None:
+    """Typer keeps a docstring's line breaks after its first paragraph: a paragraph wrapped at 100
+    columns in the source read ragged in a terminal. Rendered wide, each prose paragraph of every
+    command's help is one line; examples and the report list keep their lines."""
+    import typer.main
+    import typer.rich_utils
+
+    monkeypatch.setattr(typer.rich_utils, "MAX_WIDTH", 1000)
+    root = typer.main.get_command(app)
+    checked = 0
+
+    def walk(command: Any, path: list[str]) -> None:
+        nonlocal checked
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+        if not path or not command.help:
+            return
+        shown = cli.invoke(app, [*path, "--help"]).output
+        lines = [line.strip() for line in shown.splitlines()]
+        for paragraph in inspect.cleandoc(command.help).split("\n\n")[1:]:
+            if any(line[:1].isspace() or line.startswith("$ ") for line in paragraph.splitlines()):
+                for line in paragraph.splitlines():
+                    assert line.strip() in lines, (path, line)
+            else:
+                assert " ".join(paragraph.split()) in lines, (path, paragraph)
+            checked += 1
+
+    walk(root, [])
+    assert checked >= 15
 
 
 def test_generated_docs_are_current() -> None:

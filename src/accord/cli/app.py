@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -39,6 +40,35 @@ WorkspaceOpt = Annotated[
         "--workspace", "-w", help="Workspace folder (default: $ACCORD_WORKSPACE or .)", show_default=False
     ),
 ]
+
+
+def literal(paragraph: str) -> bool:
+    """A help paragraph laid out by hand (the report list, examples), kept line for line."""
+    return any(line[:1].isspace() or line.startswith("$ ") for line in paragraph.splitlines())
+
+
+def reflow(text: str) -> str:
+    """Help text with each prose paragraph on one line, for the terminal to wrap.
+
+    Typer keeps the docstring's line breaks after the first paragraph, so a paragraph wrapped at 100
+    columns in the source came out ragged in an 80-column terminal ("--memory-limit on a" alone on a
+    line). A paragraph with an indented line or a ``$ `` command line (the report list, examples) is
+    kept as written. Typer strips the indentation common to a paragraph, so such blocks must not
+    start every line with spaces: examples start with ``$``.
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if literal(p) else " ".join(p.split("\n")) for p in paragraphs)
+
+
+def reflow_help(typer_app: typer.Typer) -> None:
+    """Reflow the help of every command and group registered on ``typer_app`` (see :func:`reflow`);
+    called once every command module has registered its commands."""
+    for info in typer_app.registered_commands:
+        text = info.help or inspect.getdoc(info.callback) or ""
+        info.help = reflow(text) if text else None
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            reflow_help(group.typer_instance)
 
 
 def report(exc: AccordError) -> None:

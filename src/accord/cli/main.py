@@ -21,10 +21,12 @@ from accord.cli import (  # noqa: F401 - registers the commands
     workspace_cmds,
     writeback_cmds,
 )
-from accord.cli.app import app, docs_app, err, handled, report
+from accord.cli.app import app, docs_app, err, handled, reflow_help, report
 from accord.errors import AccordError
 
 __all__ = ["app", "run"]
+
+reflow_help(app)
 
 
 def run() -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import inspect
+import textwrap
 from typing import Any
 
 import typer
+
+from accord.cli.app import literal
 
 
 def cli_reference(app: typer.Typer) -> str:
@@ -37,7 +40,11 @@ def _command(name: str, sub: Any) -> list[str]:
             *(p.name.upper() if p.required else f"[{p.name.upper()}]" for p in arguments),
         ]
     )
-    lines = [f"## accord {name}", "", inspect.cleandoc(sub.help or ""), "", f"    {usage}", ""]
+    lines = [f"## accord {name}", ""]
+    for paragraph in inspect.cleandoc(sub.help or "").split("\n\n"):
+        # a block laid out by hand is a code block in Markdown, else its lines run together
+        lines += [textwrap.indent(paragraph, "    ") if literal(paragraph) else paragraph, ""]
+    lines += [f"    {usage}", ""]
     if arguments:
         lines += ["| argument | meaning |", "|---|---|"]
         lines += [f"| `{p.name.upper()}` | {_help(p)} |" for p in arguments]

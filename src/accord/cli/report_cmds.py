@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -59,7 +60,12 @@ def render(report: Report) -> None:
             out.print(f"  [dim]{note}[/dim]", soft_wrap=True)
 
 
-_NAMES = "\n".join(f"  {name:<16} {d.summary}" for name, d in REPORTS.items())
+# each name at the margin and its summary wrapped under itself: Typer strips an indentation every line
+# shares, and the terminal would wrap a long line back to the margin
+_NAMES = "\n".join(
+    textwrap.fill(d.summary, 78, initial_indent=f"{name:<16} ", subsequent_indent=" " * 17)
+    for name, d in REPORTS.items()
+)
 
 
 @app.command(help=f"Run one report of the agreement.\n\nReports:\n\n{_NAMES}")

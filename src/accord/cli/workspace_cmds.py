@@ -109,8 +109,8 @@ def import_(
     Re-importing the same file changes nothing. Changed records are updated and their old values
     kept as record_updated events. Examples:
 
-      accord import events web.csv --map occurred_at='Event Time' --map type=Activity
-      accord import opportunities sales_pipeline.csv --preset maven-pipeline
+    $ accord import events web.csv --map occurred_at='Event Time' -m type=Activity
+    $ accord import opportunities sales_pipeline.csv --preset maven-pipeline
     """
     ws = service.locate(workspace)
     request = ImportRequest(
