@@ -7,6 +7,7 @@ with (so on PostgreSQL they also prove both stores answer the same numbers); lat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,14 +170,22 @@ def test_a_malformed_item_is_refused_alone(admin: httpx.Client) -> None:
 def test_ingest_refuses_bad_bodies(admin: httpx.Client) -> None:
     naive = event("api-x", "con-000011", at="2026-11-02T11:00:00")  # no zone
     problem = is_problem(admin.post("/events", json=naive), 422)
-    assert any("occurred_at" in e["path"] for e in problem["errors"])
+    # one problem, at the field: not the batch shape's "events: Field required" and four "Extra inputs"
+    assert [e["path"] for e in problem["errors"]] == ["body.occurred_at"], problem
+    assert problem["detail"] == "1 problem in the request"
     is_problem(admin.post("/events", json={"events": []}), 422)
-    is_problem(admin.post("/events", json={"events": [event(f"e{i}", "c") for i in range(1001)]}), 422)
+    many = is_problem(admin.post("/events", json={"events": [event(f"e{i}", "c") for i in range(1001)]}), 422)
+    assert [e["path"] for e in many["errors"]] == ["body"], many
+    assert "1 to 1000 events, not 1001" in many["errors"][0]["message"]
+    as_text = admin.post(
+        "/events", content=json.dumps(event("api-t", "con-000011")), headers={"content-type": "text/plain"}
+    )
+    assert "Content-Type: application/json" in is_problem(as_text, 415)["hint"]
     is_problem(admin.post("/events", content=b"{not json", headers={"content-type": "application/json"}), 422)
     unknown_field = is_problem(
         admin.post("/events", json={**event("api-y", "con-000011"), "contactid": "x"}), 422
     )
-    assert any("contactid" in e["path"] for e in unknown_field["errors"])
+    assert [e["path"] for e in unknown_field["errors"]] == ["body.contactid"], unknown_field
     nul = is_problem(admin.post("/events", json=event("api-nul", "con-000011\u0000")), 422)
     assert any("control character" in e["message"] for e in nul["errors"])
     # a body over 8 MB is refused before it is read whole (a 100 MB batch once took 1.3 GB)
@@ -260,6 +269,9 @@ def test_route_and_clock_of_an_assigned_lead(admin: httpx.Client) -> None:
     assert decision["route"]["owner"] == "sam" and decision["route"]["status"] == "assigned"
     assert decision["sla_deadline"] is not None
     assert {c["sla"] for c in decision["clocks"]} <= {"first_touch", "disposition"}
+    # every instant an answer carries is UTC text, the handoff's too
+    handoff = admin.get(f"/contacts/{contact}").json()["handoff"]
+    assert handoff == {"type": "assigned", "by": "sam", "at": "2026-11-02T10:00:00Z"}
     queue = admin.get("/queue/sam").json()
     assert contact in {i["contact_id"] for i in queue["items"]}
     mine = next(i for i in queue["items"] if i["contact_id"] == contact)
@@ -281,6 +293,13 @@ def test_dispositions_by_owner_and_refusals(
     with client(keys["rep"], base_url=server.url) as sam:
         touched = sam.post("/contacts/con-000040/touches", json={"type": "call_attempt"})
         assert touched.status_code == 201, touched.text
+        once = {"type": "email_sent", "event_id": "api-t1", "at": "2026-11-02T09:30:00Z"}
+        first = sam.post("/contacts/con-000040/touches", json=once)
+        assert first.status_code == 201 and first.json()["new"] is True, first.text
+        # a retry answers with the touch as stored: its instant, not the retry's
+        again = sam.post("/contacts/con-000040/touches", json={"type": "email_sent", "event_id": "api-t1"})
+        assert again.status_code == 200, again.text
+        assert again.json()["at"] == "2026-11-02T09:30:00Z" and again.json()["new"] is False
         nul = sam.post("/contacts/con-000040/touches", json={"type": "call_attempt", "event_id": "t\u0000"})
         assert any("control character" in e["message"] for e in is_problem(nul, 422)["errors"])
         assert sam.post("/contacts/con-000040/accept", json={}).status_code == 201

@@ -109,6 +109,30 @@ def test_files_that_cannot_be_written_are_refused_before_the_work(cli: CliRunner
     assert review.exit_code == 2 and f"--out {blocker / 'r.md'}" in review.output
 
 
+def test_a_workspace_held_by_another_process_is_named(cli: CliRunner, tmp_path: Path) -> None:
+    """While `accord serve` holds a workspace, other commands are refused by DuckDB's lock; the refusal
+    names the process holding it and what to do, not DuckDB's raw lock error alone."""
+    ws = tmp_path / "held"
+    assert cli.invoke(app, ["init", str(ws)]).exit_code == 0
+    hold = "import duckdb, sys, time\nc = duckdb.connect(sys.argv[1])\nprint('held', flush=True)\n"
+    hold += "time.sleep(120)"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(ws / "accord.duckdb")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = cli.invoke(app, ["status", "-w", str(ws)])
+        assert result.exit_code == 2, result.output
+        assert f"another process holds it (PID {holder.pid}, " in result.output
+        assert "accord serve" in result.output and "internal error" not in result.output
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert cli.invoke(app, ["status", "-w", str(ws)]).exit_code == 0
+
+
 def test_help_teaches(cli: CliRunner) -> None:
     result = cli.invoke(app, ["import", "--help"])
     assert result.exit_code == 0

@@ -78,6 +78,47 @@ class Problem(Exception):
         return out
 
 
+def is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _at_body_root(error: Any) -> bool:
+    """A JSON body that is not an object at all, as one sent as text/plain reads (a form's fields have
+    their own names in the location, and are not this)."""
+    loc = tuple(error.get("loc", ()))
+    whole = loc == ("body",) or (len(loc) == 2 and loc[0] == "body" and _branch(loc[1]))
+    return whole and "type" in str(error.get("type", ""))
+
+
+def _branch(part: Any) -> bool:
+    """A location step that names a branch of a union (``EventIn``, ``function-after[...]``), not a
+    field: pydantic reports every branch's errors, which tells a client nothing about its own body."""
+    text = str(part)
+    return text[:1].isupper() or "[" in text
+
+
+def _one_shape(errors: list[Any], body: Any) -> list[Any]:
+    """The errors of the one shape the body meant. ``POST /events`` takes one event or
+    ``{"events": [...]}``: a single event with a naive instant was answered with six problems, five of
+    them the batch shape's (``events: Field required``, ``event_id: Extra inputs ...``)."""
+    branches = {e["loc"][1] for e in errors if len(e.get("loc", ())) > 1 and _branch(e["loc"][1])}
+    if len(branches) < 2:
+        return errors
+    batch = isinstance(body, dict) and "events" in body
+    wanted = next((b for b in branches if ("batch" in str(b).lower()) == batch), None)
+
+    def kept(error: Any) -> bool:
+        loc = error.get("loc", ())
+        return len(loc) < 2 or not _branch(loc[1]) or loc[1] == wanted
+
+    return [e for e in errors if kept(e)]
+
+
+def _path(loc: Any) -> str:
+    """A location as a client reads it, ``body.occurred_at``: without the union branch's name."""
+    return ".".join(str(p) for i, p in enumerate(loc) if not (i == 1 and _branch(p)))
+
+
 def respond(problem: Problem, instance: str | None = None) -> JSONResponse:
     return JSONResponse(
         problem.body(instance), status_code=problem.status, media_type=PROBLEM, headers=problem.headers
@@ -129,13 +170,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = list(exc.errors())
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind and not is_json(kind) and any(_at_body_root(e) for e in raw):
+            problem = Problem(
+                415,
+                f"the body was sent as {kind}, not JSON",
+                hint="send the JSON with the header Content-Type: application/json",
+            )
+            return respond(problem, request.url.path)
         errors = [
-            {
-                "path": ".".join(str(p) for p in e.get("loc", ())),
-                "message": e.get("msg", "invalid"),
-                "type": e.get("type"),
-            }
-            for e in exc.errors()
+            {"path": _path(e.get("loc", ())), "message": e.get("msg", "invalid"), "type": e.get("type")}
+            for e in _one_shape(raw, getattr(exc, "body", None))
         ]
         n = len(errors)
         problem = Problem(422, f"{n} problem{'s' if n != 1 else ''} in the request", errors=errors)

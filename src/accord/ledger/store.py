@@ -65,6 +65,24 @@ class WorkingCopy:
             self.generation += 1
 
 
+def lock_holder(message: str) -> str | None:
+    """Who holds a DuckDB file, from DuckDB's lock error: "PID 5189, accord serve -w acme --port 8741"
+    where /proc tells the command line. None when the error is not a lock conflict."""
+    found = re.search(r"Conflicting lock is held in .*?\(PID (\d+)\)", message)
+    if found is None:
+        return None
+    pid = found.group(1)
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return f"PID {pid}"
+    words = [a.decode(errors="replace") for a in argv if a]
+    # "python .venv/bin/accord serve ..." reads best from the program's name on
+    start = next((i for i, w in enumerate(words) if Path(w).name == "accord"), 0)
+    shown = " ".join([Path(words[start]).name, *words[start + 1 :]]) if words else ""
+    return f"PID {pid}, {shown}" if shown else f"PID {pid}"
+
+
 class Ledger:
     """One workspace's store. Use as a context manager so the file is always closed."""
 
@@ -98,6 +116,14 @@ class Ledger:
         try:
             con = connect(path, read_only=read_only)
         except duckdb.Error as exc:
+            holder = lock_holder(str(exc))
+            if holder is not None:
+                raise LedgerError(
+                    f"cannot open {path}: another process holds it ({holder})",
+                    hint="DuckDB lets one process open a workspace at a time: if that is `accord serve`, "
+                    "stop it first or do this through its API (docs/api.md); with several users, keep the "
+                    "workspace in PostgreSQL (ACCORD_DATABASE_URL, docs/ledger.md)",
+                ) from None
             raise LedgerError(
                 f"cannot open {path}: {exc}",
                 hint="is another Accord process writing to it? DuckDB allows one writer",

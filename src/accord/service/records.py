@@ -80,7 +80,9 @@ def contact_view(ws: Workspace, contact_id: str, now: datetime) -> dict[str, Any
             "drivers": found.drivers,
             "stages": found.stages,
             "owner": owner,
-            "handoff": None if latest is None else {"type": latest.type, "by": latest.actor, "at": latest.ts},
+            "handoff": None
+            if latest is None
+            else {"type": latest.type, "by": latest.actor, "at": datetime.fromtimestamp(latest.ts, UTC)},
             "clocks": [clock_dict(c) for c in clocks],
             "context": context,  # what a rep needs to act: why now, content engaged, the play's next step
             "derived": {
@@ -180,19 +182,21 @@ def touch(
     row["source"] = "api"
     with writing(ws), ws.ledger() as ledger:
         existing = ledger.con.execute(
-            "SELECT actor_id, type FROM events WHERE event_id = ?", [eid]
+            "SELECT actor_id, type, occurred_at FROM events WHERE event_id = ?", [eid]
         ).fetchall()
         if existing and (existing[0][0] != by or existing[0][1] != kind):
             from accord.service.access import Conflict
 
             raise Conflict(f"event_id '{eid}' is already stored with different content", hint="use a new id")
         new = append(ledger, [row], "touch")
+    # a retry answers with the touch as stored, not the retry's own instant
+    stored = existing[0][2] if existing and not new else when
     return {
         "event_id": eid,
         "contact_id": contact,
         "type": kind,
         "by": by,
-        "at": plain(when),
+        "at": plain(stored),
         "new": bool(new),
     }
 

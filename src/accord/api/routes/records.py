@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from accord import service
 from accord.api.deps import now, require, workspace
@@ -169,10 +169,14 @@ def recycle(
 
 
 @router.post(
-    "/contacts/{contact_id}/touches", status_code=201, summary="Log a call, email or meeting as the caller"
+    "/contacts/{contact_id}/touches",
+    status_code=201,
+    summary="Log a call, email or meeting as the caller",
+    responses={200: {"description": "The same event_id again: the touch as stored, nothing written"}},
 )
 def touch(
     request: Request,
+    response: Response,
     contact_id: IdPath,
     body: Touch,
     ws: service.Workspace = Depends(workspace),
@@ -180,6 +184,9 @@ def touch(
     who: Principal = Depends(require(Action.touch)),
 ) -> dict[str, Any]:
     request.state.audit = {"contact_id": contact_id, "touch": body.type}
-    return service.touch(
+    logged = service.touch(
         ws, contact_id, who.person, body.type, now=clock, at=body.at, note=body.note, event_id=body.event_id
     )
+    if not logged["new"]:
+        response.status_code = 200  # as POST /events answers a duplicate
+    return logged
