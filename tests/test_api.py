@@ -187,6 +187,8 @@ def test_ingest_refuses_bad_bodies(admin: httpx.Client) -> None:
     )
     assert [e["path"] for e in unknown_field["errors"]] == ["body.contactid"], unknown_field
     nul = is_problem(admin.post("/events", json=event("api-nul", "con-000011\u0000")), 422)
+    padded = is_problem(admin.post("/events", json=event("api-pad", " con-000011")), 422)
+    assert padded["errors"][0]["path"] == "body.contact_id" and "space" in padded["errors"][0]["message"]
     assert any("control character" in e["message"] for e in nul["errors"])
     # a body over 8 MB is refused before it is read whole (a 100 MB batch once took 1.3 GB)
     huge = event("api-huge", "con-000011", properties={"blob": "x" * (9 * 1024 * 1024)})

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from accord.domain.reference import Event
 from accord.errors import ReportError
 from accord.reports.base import Filters
 from accord.reports.stats import km_median, wilson
 from tests.report_world import DAY, T0, at, build, fill, new_workspace, rows, write_derived
 
 
-def _world(tmp_path: Path):  # type: ignore[no-untyped-def]
+def _world(tmp_path: Path, events: Sequence[Event] = ()):  # type: ignore[no-untyped-def]
     """Five contacts through evaluation -> sales_accepted -> opportunity, by hand:
 
     c1: evaluation d0, sales_accepted d2, opportunity d10 (open)
@@ -31,7 +33,7 @@ def _world(tmp_path: Path):  # type: ignore[no-untyped-def]
             "c5": {"lead_source": "paid_search", "account_id": "a2"},
         }
         accounts = {"a1": {"segment": "mid_market"}, "a2": {"segment": "enterprise"}}
-        fill(ledger, contacts, accounts, [])
+        fill(ledger, contacts, accounts, events)
         c = "contact"
         write_derived(ledger, at(60), stages=[
             (c, "c1", "evaluation", at(0), at(2), "sales_accepted", False),
@@ -73,6 +75,27 @@ def test_period_and_dimension_filters(tmp_path: Path) -> None:
     )
     [row] = rows(seg, "conversion")
     assert (row["n"], row["converted"]) == (2, 1)  # c3, c4
+
+
+def test_owner_is_whom_routing_assigned(tmp_path: Path) -> None:
+    """A lead's owner is whom its latest assignment up to the report's instant went to, else the CRM's
+    owner. The derived lead's `assigned` flag once stood in for the owner: every routed lead was owned
+    by `True`, so `--by owner` failed to sort and `--team` left routed leads out."""
+    ws = _world(tmp_path, [
+        Event("as1", T0 + DAY, "assigned", contact_id="c1", actor_id="lee"),
+        Event("as2", T0 + 2 * DAY, "assigned", contact_id="c1", actor_id="sam"),  # reassigned: sam's
+        Event("as3", T0 + 2 * DAY, "assigned", contact_id="c2", actor_id="tom"),
+        Event("as4", T0 + 70 * DAY, "assigned", contact_id="c3", actor_id="tom"),  # after the derive
+    ])  # fmt: skip
+    with ws.ledger() as ledger:
+        ledger.con.execute("UPDATE contacts SET owner_id = 'rosa' WHERE contact_id IN ('c2', 'c4')")
+    report = build(ws, "funnel", from_stage="evaluation", to_stage="sales_accepted", by="owner")
+    got = {r["group"]: (r["n"], r["converted"]) for r in rows(report, "conversion")}
+    # c1 sam, c2 tom (routing over the CRM's rosa), c3 nobody yet (its assignment is later), c4 rosa
+    assert got == {"sam": (1, 1), "tom": (1, 1), "(none)": (1, 0), "rosa": (1, 1)}
+    na = build(ws, "funnel", Filters(team="sdr_na"), from_stage="evaluation", to_stage="sales_accepted")
+    [row] = rows(na, "conversion")
+    assert (row["n"], row["converted"]) == (1, 1)  # c1, sam's; lee no longer holds it
 
 
 def test_time_in_stage_censors_open_rows(tmp_path: Path) -> None:

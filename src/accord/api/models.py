@@ -38,6 +38,9 @@ def _printable(text: str | None) -> str | None:
     that no screen could tell from the first."""
     if text is not None and any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise ValueError("contains a control character (a NUL, a tab or a line break); ids are plain text")
+    if text is not None and text != text.strip():
+        # ' con-000017' would be a second contact beside 'con-000017', scored on this event alone
+        raise ValueError("starts or ends with a space; send the id without it")
     return text
 
 

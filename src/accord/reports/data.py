@@ -204,17 +204,38 @@ class ReportData:
     # ---- contacts and stages --------------------------------------------------------------------
 
     @cached_property
+    def routed_to(self) -> dict[str, str]:
+        """Each contact's owner by routing: whom its latest assignment up to the report's instant went
+        to, as the queues count it (HandoffView.owner), rejected or recycled since or not."""
+        rows = self.query(
+            "SELECT contact_id, actor_id, occurred_at FROM events "
+            "WHERE type = 'assigned' AND contact_id IS NOT NULL AND actor_id IS NOT NULL"
+        )
+        latest: dict[str, tuple[int, str]] = {}
+        for r in rows:
+            at = ts(r["occurred_at"])
+            if at is None or at > self.as_of:
+                continue
+            seen = latest.get(r["contact_id"])
+            if seen is None or (at, r["actor_id"]) > seen:
+                latest[r["contact_id"]] = (at, r["actor_id"])
+        return {contact: actor for contact, (_, actor) in latest.items()}
+
+    @cached_property
     def all_contacts(self) -> dict[str, ContactRow]:
-        lead_cols = "l.tier, l.assigned" if self.has_derived else "NULL AS tier, NULL AS assigned"
+        lead_cols = "l.tier" if self.has_derived else "NULL AS tier"
         lead_join = "LEFT JOIN derived_leads l USING (contact_id)" if self.has_derived else ""
         rows = self.query(
             f"SELECT c.contact_id, c.account_id, a.segment, c.lead_source, c.owner_id, c.created_at, "
             f"c.committee_role, {lead_cols} FROM contacts c "
             f"LEFT JOIN accounts a USING (account_id) {lead_join}"
         )
+        routed = self.routed_to
         out: dict[str, ContactRow] = {}
         for r in rows:
-            owner = r["assigned"] or r["owner_id"]
+            # the derived lead's `assigned` is a flag, not a person: it once stood here as the owner,
+            # so every routed lead was owned by `True`, in no team, and `--by owner` failed to sort
+            owner = routed.get(r["contact_id"]) or r["owner_id"]
             out[r["contact_id"]] = ContactRow(
                 r["contact_id"], r["account_id"], r["segment"], r["lead_source"], owner,
                 self.team_of(owner), r["tier"], ts(r["created_at"]), r["committee_role"],
