@@ -303,6 +303,12 @@ def test_filters_narrow_the_numbers_and_follow_every_link(
     bad = client.get("/", params={"from": "yesterday"})
     assert bad.status_code == 200
     assert "'yesterday' is not a date" in text(bad.text)
+    backwards = client.get("/", params={"from": "2026-10-01", "to": "2026-09-01"})
+    assert "before it starts" in text(backwards.text)
+    assert (
+        'name="from" value="2026-10-01"' in backwards.text
+        and 'name="to" value="2026-09-01"' in backwards.text
+    )
     # an unknown segment once matched nothing and read as "no data" without a word
     typo = client.get("/pipeline", params={"segment": "mid_markt", "team": "sdr_na"})
     assert typo.status_code == 200
@@ -628,6 +634,9 @@ def test_filters_parse_like_the_cli() -> None:
     backwards = parse(QueryParams("from=2026-10-02&to=2026-10-01"), "UTC")
     assert backwards.filters == Filters()
     assert backwards.problems
+    # ignored, but shown back in the form to be corrected rather than retyped; links drop them
+    assert backwards.typed == {"from": "2026-10-02", "to": "2026-10-01"}
+    assert backwards.link("/queue") == "/queue"
 
 
 def test_report_days_and_horizon_are_bounded(browsers: dict[str, TestClient]) -> None:

@@ -232,6 +232,12 @@ def test_a_period_narrows_the_forecast_delta(tmp_path: Path) -> None:
     assert (got["Deals created"], got["Moved forward a stage"], got["Moved back a stage"]) == (0, 1, 0)
     assert (got["Won"], got["Lost"]) == (1, 0)
     assert len(rows(report, "stalled")) == 9  # snapshot sections stay as of the report's instant
+    later = build(ws, "pipeline", Filters(since=T0 + 400 * DAY, until=T0 + 430 * DAY)).section(
+        "forecast_delta"
+    )
+    # a period after the report's instant says so, and never "Changes from <start> to <earlier day>"
+    assert any("starts after the report's instant" in n for n in later.notes)
+    assert not any("Changes from" in n for n in later.notes), later.notes
 
 
 def test_bad_threshold(tmp_path: Path) -> None:

@@ -239,11 +239,17 @@ def content(data: ReportData) -> Report:
         ],
         [[active, used, used / active if active else None]],
     )
-    utilization.notes.append(
-        "Share of open deals that used at least one mapped asset (stage and role) at any time in their life."
-    )
     f = data.filters
     in_period = f.in_period if f.since is not None or f.until is not None else None
+    utilization.notes.append(
+        "Share of open deals that used at least one mapped asset (stage and role) at any time in their life."
+        # a snapshot: a reader who picked a period should not take the same figure for the period's
+        + (
+            " Deals open at the report's instant: the period does not narrow this figure."
+            if in_period
+            else ""
+        )
+    )
     asset_rows: list[list[Any]] = []
     retire: list[list[Any]] = []
     undated = 0
@@ -309,7 +315,10 @@ def content(data: ReportData) -> Report:
         ],
         retire,
     )
-    retire_section.notes.append(f"Live assets no deal has used for more than {days:g} days.")
+    retire_section.notes.append(
+        f"Live assets no deal has used for more than {days:g} days"
+        + (", as of the report's instant whatever the period." if in_period else ".")
+    )
     if undated:
         retire_section.notes.append(
             f"{undated} live asset{'s' if undated != 1 else ''} never used and without a publish date: "

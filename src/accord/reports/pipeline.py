@@ -207,13 +207,17 @@ def forecast_delta(data: ReportData, minutes: int) -> Section:
         ],
         rows,
     )
-    first, last = local_day(data, start), local_day(data, cut - 1)
-    section.notes.append(
-        f"Changes from {first} to {last} (the 7 days before the report's instant unless a period is "
-        "given); weighted = amount x the probability the spec gives the deal's stage."
-    )
-    if start >= cut:
-        section.notes.append("The period starts after the report's instant: nothing can have changed.")
+    weighted = "weighted = amount x the probability the spec gives the deal's stage."
+    if start >= cut:  # never "from 2027-01-01 to 2026-11-25"
+        section.notes.append(
+            f"The period starts after the report's instant: nothing can have changed; {weighted}"
+        )
+    else:
+        first, last = local_day(data, start), local_day(data, cut - 1)
+        section.notes.append(
+            f"Changes from {first} to {last} (the 7 days before the report's instant unless a period is "
+            f"given); {weighted}"
+        )
     return section
 
 

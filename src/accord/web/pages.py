@@ -82,7 +82,8 @@ def pipeline(ws: service.Workspace, filters: Filters) -> tuple[list[tuple[str, s
     strip = [
         ("Open pipeline", fmt(end[2], "money", money) if end else "n/a",
          f"{end[1]} deals · weighted {fmt(end[3], 'money', money)}" if end else ""),
-        ("Net change this week", fmt(net[2], "money", money) if net else "n/a",
+        ("Net change in the period" if filters.since is not None or filters.until is not None
+         else "Net change this week", fmt(net[2], "money", money) if net else "n/a",
          f"{net[1]:+d} deals" if net else ""),
         ("Deals over threshold", str(len(over)), f"{flagged} with a flag to clear"),
         # the flag is "an owner and a dated next action, not overdue": most miss the date, not the owner

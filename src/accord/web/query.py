@@ -33,6 +33,8 @@ class PageQuery:
     values: dict[str, str]
     filters: Filters
     problems: list[str] = field(default_factory=list)
+    typed: dict[str, str] = field(default_factory=dict)
+    """The dates as typed, ignored ones too: the form shows them back to be corrected, not retyped."""
 
     @property
     def qs(self) -> str:
@@ -66,6 +68,7 @@ def parse(params: QueryParams, timezone: str) -> PageQuery:
     zone = ZoneInfo(timezone)
     values = {k: (params.get(k) or "").strip() for k in KEYS}
     values = {k: v for k, v in values.items() if v}
+    typed = {k: v for k, v in values.items() if k in ("from", "to")}
     problems: list[str] = []
     days: dict[str, date] = {}
     for key in ("from", "to"):
@@ -94,7 +97,7 @@ def parse(params: QueryParams, timezone: str) -> PageQuery:
         team=values.get("team"),
         source=values.get("source"),
     )
-    return PageQuery(values, filters, problems)
+    return PageQuery(values, filters, problems, typed)
 
 
 def drop_unknown(q: PageQuery, unknown: dict[str, ReportError]) -> PageQuery:
@@ -110,4 +113,4 @@ def drop_unknown(q: PageQuery, unknown: dict[str, ReportError]) -> PageQuery:
     for key, error in unknown.items():
         problems.append(f"{error.message} ({error.hint}); the {key} filter was ignored")
     filters = replace(q.filters, **dict.fromkeys(unknown))
-    return PageQuery(values, filters, problems)
+    return PageQuery(values, filters, problems, q.typed)
