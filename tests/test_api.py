@@ -146,20 +146,31 @@ def test_a_malformed_item_is_refused_alone(admin: httpx.Client) -> None:
         "not an event",
         event("api-m1", "con-000014"),  # repeats item 0, after the refused ones
         event("api-m5", "con-000015"),
+        event("api-m5", "con-000015", topic="pricing"),  # item 5's id with other content
     ]
     got = admin.post("/events", json={"events": batch}, params={"decide": "true"})
     assert got.status_code == 200, got.text
     body = got.json()
     items = body["items"]
-    assert [i["index"] for i in items] == list(range(6))
-    statuses = ["stored", "rejected", "rejected", "rejected", "duplicate", "stored"]
+    assert [i["index"] for i in items] == list(range(7))
+    statuses = ["stored", "rejected", "rejected", "rejected", "duplicate", "stored", "rejected"]
     assert [i["status"] for i in items] == statuses
-    assert [i["event_id"] for i in items] == ["api-m1", "api-m2", "api-m3", None, "api-m1", "api-m5"]
+    assert [i["event_id"] for i in items] == [
+        "api-m1",
+        "api-m2",
+        "api-m3",
+        None,
+        "api-m1",
+        "api-m5",
+        "api-m5",
+    ]
     assert items[1]["reason"].startswith("events.1.occurred_at: ") and "timezone" in items[1]["reason"]
     assert "events.2.contactid" in items[2]["reason"]
     assert items[3]["problem"]["status"] == 422 and items[3]["reason"].startswith("events.3")
     assert items[4]["reason"] == "repeats item 0"
-    assert (body["stored"], body["duplicates"], body["rejected"]) == (2, 1, 3)
+    # numbered as the request's items, not as the well-formed ones the ledger staged (it said "row 3")
+    assert "repeats item 5 with different values" in items[6]["reason"], items[6]
+    assert (body["stored"], body["duplicates"], body["rejected"]) == (2, 1, 4)
     assert [d["contact_id"] for d in body["decisions"]] == ["con-000014", "con-000015"]
     fixed = admin.post("/events", json={"events": [event("api-m2", "con-000014"), *batch[:1]]}).json()
     assert [i["status"] for i in fixed["items"]] == ["stored", "duplicate"]
@@ -194,6 +205,8 @@ def test_ingest_refuses_bad_bodies(admin: httpx.Client) -> None:
     huge = event("api-huge", "con-000011", properties={"blob": "x" * (9 * 1024 * 1024)})
     too_large = is_problem(admin.post("/events", json=huge), 413)
     assert "8 MB" in too_large["detail"]
+    big_spec = admin.post("/spec/validate", content=b"x: " + b"y" * (9 * 1024 * 1024))
+    assert "events" not in (is_problem(big_spec, 413).get("hint") or "")
     assert admin.get("/spec").status_code == 200  # the connection and the server carry on
 
 

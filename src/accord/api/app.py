@@ -247,7 +247,9 @@ def _too_large(path: str) -> list[Message]:
         Problem(
             413,
             f"the request body is over {MAX_BODY // (1024 * 1024)} MB",
-            hint="send events in batches of at most 1,000, without large properties",
+            hint="a spec is never this large: check what is being sent"
+            if "/spec" in path
+            else "send events in batches of at most 1,000, without large properties",
         ).body(path)
     ).encode()
     headers = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]

@@ -10,6 +10,7 @@ refused, item by item. Then, for each contact the events name, the decision a re
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from bisect import bisect_left
@@ -90,6 +91,9 @@ def _stager() -> Stager:
     return stager
 
 
+_ROW = re.compile(r"repeats row (\d+)")
+
+
 def ingest(
     ws: Workspace,
     events: Sequence[Mapping[str, Any]],
@@ -142,7 +146,10 @@ def ingest(
         index = place[row - 1]
         contact = event.get("contact_id")
         if row in rejected:
-            items.append(Item(index, event.get("event_id"), "rejected", contact, rejected[row]))
+            # the ledger numbers the rows it staged (the request's well-formed events, from 1); the
+            # client numbers its items, malformed ones included, from 0
+            reason = _ROW.sub(lambda m: f"repeats item {place[int(m.group(1)) - 1]}", rejected[row])
+            items.append(Item(index, event.get("event_id"), "rejected", contact, reason))
             continue
         got = by_row.get(row)
         if got is None:  # the same event repeated inside the request: the first copy counts
