@@ -277,7 +277,14 @@ def test_alerts_through_the_api_and_the_dashboard(ws: service.Workspace) -> None
         path = f"/api/v1/alerts/{volume['alert_id']}/ack"
         refused = client.post(path, json={"note": "fine"}, headers={"X-API-Key": keys["sam"]})
         assert refused.status_code == 403 and "may not acknowledge" in refused.json()["detail"]
+        assert refused.json()["type"].endswith("/forbidden")  # typed as every other refusal
         assert client.post(path, json={"note": "x"}, headers={"X-API-Key": keys["grace"]}).status_code == 403
+        # a viewer is refused before the body is read; an unknown alert is a 404
+        assert client.post(path, json={}, headers={"X-API-Key": keys["grace"]}).status_code == 403
+        missing = client.post(
+            "/api/v1/alerts/nosuch/ack", json={"note": "x"}, headers={"X-API-Key": keys["dana"]}
+        )
+        assert missing.status_code == 404 and "no alert 'nosuch'" in missing.json()["detail"]
         done = client.post(path, json={"note": "campaign moved"}, headers={"X-API-Key": keys["dana"]})
         assert done.status_code == 201 and done.json()["acknowledged_by"] == "dana"
         assert (

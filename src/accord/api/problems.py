@@ -21,7 +21,7 @@ from accord.errors import AccordError, RuleError, SpecError
 PROBLEM = "application/problem+json"
 TYPES = "https://accord.dev/problems/"
 log = logging.getLogger("accord.api")
-MISSING = re.compile(r"^no (contact|account|opportunity|person|key|report named) ")
+MISSING = re.compile(r"^no (contact|account|opportunity|person|key|report named|alert) ")
 """Accord's wording for a record that does not exist: a 404 rather than a 400."""
 
 TITLES = {

@@ -21,8 +21,8 @@ from accord.spec.rules import suggest
 from accord.watch.rules import PREFIX, Firing
 
 
-class NotAllowed(AccordError):
-    """The person may not acknowledge this alert (API: 403)."""
+class Forbidden(AccordError):
+    """The person may not acknowledge this alert (API: 403, typed ``forbidden`` like every refusal)."""
 
     http_status = 403
 
@@ -144,7 +144,7 @@ def acknowledge(ledger: Ledger, spec: Spec, alert_id: str, by: str, note: str, a
             hint=f"their note: {alert.note}",
         )
     if not may_acknowledge(spec, by, alert.owner):
-        raise NotAllowed(
+        raise Forbidden(
             f"{by} may not acknowledge an alert owned by {alert.owner}",
             hint="its owner, a manager above them, a governance owner or the tie-breaker can",
         )

@@ -32,18 +32,28 @@ def get_alerts(
     return {"alerts": [a.as_dict() for a in service.list_alerts(ws, open_only=not all)]}
 
 
-@router.post("/alerts/{alert_id}/ack", status_code=201, summary="Acknowledge an alert with a note")
+def acknowledger(who: Principal = Depends(reader)) -> Principal:
+    """A viewer is refused before the body is read: a 403, not "note required", whatever it sent."""
+    if who.role.value == "viewer":
+        raise Problem(403, "viewers read only", hint="the alert's owner, their manager or a leader can")
+    return who
+
+
+@router.post(
+    "/alerts/{alert_id}/ack",
+    status_code=201,
+    summary="Acknowledge an alert with a note",
+    responses={404: {"description": "No such alert"}, 403: {"description": "Not the owner's chain"}},
+)
 def acknowledge(
     request: Request,
     alert_id: Annotated[str, Path(min_length=1, max_length=300)],
     body: Acknowledge,
     ws: service.Workspace = Depends(workspace),
     clock: datetime = Depends(now),
-    who: Principal = Depends(reader),
+    who: Principal = Depends(acknowledger),
 ) -> dict[str, Any]:
     """Anyone who may read may try; the service refuses all but the owner's chain and the leaders."""
-    if who.role.value == "viewer":
-        raise Problem(403, "viewers read only", hint="the alert's owner, their manager or a leader can")
     request.state.audit = {"alert": alert_id, "note": body.note}
     done: dict[str, Any] = service.acknowledge_alert(ws, alert_id, who.person, body.note, now=clock).as_dict()
     return done
