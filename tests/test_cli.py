@@ -133,6 +133,24 @@ def test_a_workspace_held_by_another_process_is_named(cli: CliRunner, tmp_path: 
     assert cli.invoke(app, ["status", "-w", str(ws)]).exit_code == 0
 
 
+def test_text_from_users_prints_as_typed(cli: CliRunner, tmp_path: Path) -> None:
+    """A CRM's contact named 'Ann [/b]' once made every `accord leads` and `accord explain` end in a
+    traceback (Rich read the name as markup), and an alert id's ':watch:' printed as an emoji."""
+    ws = tmp_path / "ws"
+    cli.invoke(app, ["init", str(ws)])
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("contact_id,first_name,last_name\nc1,Ann [/b],:thumbs_up: [bold]x\n")
+    events = tmp_path / "events.csv"
+    events.write_text("event_id,occurred_at,type,contact_id\ne1,2026-07-01T10:00:00Z,pricing_view,c1\n")
+    for kind, file in (("contacts", contacts), ("events", events)):
+        assert cli.invoke(app, ["import", kind, str(file), "-w", str(ws)]).exit_code == 0
+    assert cli.invoke(app, ["derive", "-w", str(ws), "--as-of", "2026-07-02T00:00:00Z"]).exit_code == 0
+    for args in (["leads"], ["explain", "c1"]):
+        shown = cli.invoke(app, [*args, "-w", str(ws)])
+        assert shown.exit_code == 0, shown.output
+        assert "Ann [/b]" in shown.output and ":thumbs_up:" in shown.output, shown.output
+
+
 def test_help_teaches(cli: CliRunner) -> None:
     result = cli.invoke(app, ["import", "--help"])
     assert result.exit_code == 0

@@ -12,7 +12,9 @@ from typing import Annotated, Any, ParamSpec
 
 import typer
 from rich.console import Console
+from rich.errors import MarkupError
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from accord import __version__
 from accord.errors import AccordError
@@ -31,8 +33,25 @@ app = typer.Typer(
 docs_app = typer.Typer(help="Generate reference documentation.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs", hidden=True)
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+class Printer(Console):
+    """A console that prints text it cannot read as markup as it is, rather than failing.
+
+    Names, notes and reasons come from users and CRMs, and the commands put them in styled lines and
+    table cells: a closing tag such as ``[/b]`` in a contact's name or a retrospective's milestone made
+    every later ``accord leads`` or ``accord proposals`` end in a traceback, the text being stored.
+    Emoji codes are left alone too: ``acc:watch:...`` is an alert id, not a watch.
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        try:
+            return super().render_str(text, **kwargs)
+        except MarkupError:
+            return Text(text, style=kwargs.get("style") or "")
+
+
+out = Printer(highlight=False, emoji=False)
+err = Printer(stderr=True, highlight=False, emoji=False)
 
 WorkspaceOpt = Annotated[
     Path | None,

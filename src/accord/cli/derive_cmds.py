@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from accord import service
@@ -128,10 +129,10 @@ def explain(
         if x
     )
     out.print(
-        f"[bold]{name}[/bold]"
-        + (f" — {where}" if where else "")
-        + (f" ({facts})" if facts else "")
-        + f"   [dim]{contact}[/dim]"
+        f"[bold]{escape(name)}[/bold]"
+        + (f" — {escape(where)}" if where else "")
+        + (f" ({escape(facts)})" if facts else "")
+        + f"   [dim]{escape(contact)}[/dim]"
     )
     chosen = spec.motions.get(lead.get("motion") or "")
     motion = chosen.name if chosen is not None else lead.get("motion")
@@ -189,7 +190,8 @@ def _print_context(ws: service.Workspace, contact: str, zone: ZoneInfo, as_of: A
         due = datetime.fromtimestamp(step.due, UTC) if step.due is not None else None
         state = "in play" if step.enrolled else "recommended play"
         out.print(
-            f"\n[bold]next step[/bold] ({state}: {step.play_name}): {step.action}, by {_local(due, zone)}"
+            f"\n[bold]next step[/bold] ({escape(f'{state}: {step.play_name}): {step.action}')}, "
+            f"by {_local(due, zone)}"
         )
         if step.talk_track:
             out.print(f"  talk track: {step.talk_track}", soft_wrap=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from accord.cli.app import WorkspaceOpt, app, handled, out, progress_bar
@@ -184,7 +185,9 @@ def reject_proposal(
         ws, proposal_id, person, reason=reason or "", now=parse_instant(now, "--now")
     )
     if result.new:
-        out.print(f"[red]rejected[/red] {result.proposal.id} as {person}: {(reason or '').strip()}")
+        out.print(
+            "[red]rejected[/red] " + escape(f"{result.proposal.id} as {person}: {(reason or '').strip()}")
+        )
     else:
         out.print(f"{person} had already rejected {result.proposal.id}; nothing written")
 

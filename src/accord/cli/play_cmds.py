@@ -8,6 +8,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from accord import service
@@ -64,4 +65,6 @@ def ack(
     """Acknowledge an alert with a note: it leaves the dashboard banner and keeps its evidence."""
     ws = service.locate(workspace)
     done = service.acknowledge_alert(ws, alert_id, by, note, now=parse_instant(now, "--now"))
-    out.print(f"[green]acknowledged[/green] {done.alert_id.removeprefix(PREFIX)} by {by}: {done.note}")
+    out.print(
+        "[green]acknowledged[/green] " + escape(f"{done.alert_id.removeprefix(PREFIX)} by {by}: {done.note}")
+    )

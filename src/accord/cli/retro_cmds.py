@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from accord import service
@@ -88,7 +89,7 @@ def retro(
     else:
         when = datetime.fromtimestamp(r.scorecard_as_of, UTC).strftime("%Y-%m-%d %H:%M UTC")
         out.print(
-            f"[green]recorded[/green] the '{r.milestone}' retrospective of {campaign}: "
+            f"[green]recorded[/green] the '{escape(r.milestone)}' retrospective of {escape(campaign)}: "
             f"{len(r.worked)} worked, {len(r.stalled)} stalled, {len(result.actions)} actions; "
             f"scorecard frozen as of {when}",
             soft_wrap=True,
@@ -157,7 +158,10 @@ def action_done(
     a = result.action
     day = datetime.fromtimestamp(a.done_at or 0, UTC).strftime("%Y-%m-%d")
     if result.new:
-        out.print(f"[green]done[/green] {a.action_id}: {a.text} (owner {a.owner}, due {a.due}, done {day})")
+        out.print(
+            "[green]done[/green] "
+            + escape(f"{a.action_id}: {a.text} (owner {a.owner}, due {a.due}, done {day})")
+        )
     else:
         out.print(f"{a.action_id} was already done on {day}; nothing written", soft_wrap=True)
 
