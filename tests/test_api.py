@@ -308,11 +308,13 @@ def test_dispositions_by_owner_and_refusals(
     with client(keys["rep"], base_url=server.url) as sam:
         touched = sam.post("/contacts/con-000040/touches", json={"type": "call_attempt"})
         assert touched.status_code == 201, touched.text
-        once = {"type": "email_sent", "event_id": "api-t1", "at": "2026-11-02T09:30:00Z"}
+        once = {"type": "email_sent", "event_id": "api-touch1", "at": "2026-11-02T09:30:00Z"}
         first = sam.post("/contacts/con-000040/touches", json=once)
         assert first.status_code == 201 and first.json()["new"] is True, first.text
         # a retry answers with the touch as stored: its instant, not the retry's
-        again = sam.post("/contacts/con-000040/touches", json={"type": "email_sent", "event_id": "api-t1"})
+        again = sam.post(
+            "/contacts/con-000040/touches", json={"type": "email_sent", "event_id": "api-touch1"}
+        )
         assert again.status_code == 200, again.text
         assert again.json()["at"] == "2026-11-02T09:30:00Z" and again.json()["new"] is False
         nul = sam.post("/contacts/con-000040/touches", json={"type": "call_attempt", "event_id": "t\u0000"})

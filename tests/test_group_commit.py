@@ -4,6 +4,7 @@ whatever the interleaving, every request must read as if the requests had run on
 from __future__ import annotations
 
 import random
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,7 +76,12 @@ def test_concurrent_requests_read_as_if_one_at_a_time(tmp_path: Path, seed: int)
         for item in result.items:
             row = item.index + 1
             if row in refused:
-                assert item.status == "rejected" and item.reason == refused[row]
+                # the ledger's "row N" among the staged rows is the client's "item N-1" (no malformed
+                # items here, so the two numberings differ only by one)
+                said = re.sub(
+                    r"repeats row (\d+)", lambda m: f"repeats item {int(m.group(1)) - 1}", refused[row]
+                )
+                assert item.status == "rejected" and item.reason == said
                 continue
             if row not in mine:
                 assert item.status == "duplicate"  # repeats an item of the same request
