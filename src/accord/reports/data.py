@@ -206,20 +206,12 @@ class ReportData:
     @cached_property
     def routed_to(self) -> dict[str, str]:
         """Each contact's owner by routing: whom its latest assignment up to the report's instant went
-        to, as the queues count it (HandoffView.owner), rejected or recycled since or not."""
-        rows = self.query(
-            "SELECT contact_id, actor_id, occurred_at FROM events "
-            "WHERE type = 'assigned' AND contact_id IS NOT NULL AND actor_id IS NOT NULL"
-        )
-        latest: dict[str, tuple[int, str]] = {}
-        for r in rows:
-            at = ts(r["occurred_at"])
-            if at is None or at > self.as_of:
-                continue
-            seen = latest.get(r["contact_id"])
-            if seen is None or (at, r["actor_id"]) > seen:
-                latest[r["contact_id"]] = (at, r["actor_id"])
-        return {contact: actor for contact, (_, actor) in latest.items()}
+        to, rejected or recycled since or not, by the rule the queues use (HandoffView.owner)."""
+        from accord.handoffs.view import HandoffView
+
+        view = HandoffView(self.ledger, self.spec, self.as_of)
+        owners = {contact: view.owner(contact)[0] for contact in view.happenings}
+        return {contact: owner for contact, owner in owners.items() if owner is not None}
 
     @cached_property
     def all_contacts(self) -> dict[str, ContactRow]:
