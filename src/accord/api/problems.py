@@ -78,6 +78,14 @@ class Problem(Exception):
         return out
 
 
+def problem_responses(**statuses: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem+json answers a route gives on purpose: ``s404="why"``."""
+    return {
+        int(code.removeprefix("s")): {"description": text, "content": {PROBLEM: {}}}
+        for code, text in statuses.items()
+    }
+
+
 def is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from accord import service
 from accord.api.deps import now, require, workspace
 from accord.api.permissions import Action, Principal
-from accord.api.problems import Problem
+from accord.api.problems import Problem, problem_responses
 
 router = APIRouter(tags=["alerts"])
 reader = require(Action.read)
@@ -43,7 +43,11 @@ def acknowledger(who: Principal = Depends(reader)) -> Principal:
     "/alerts/{alert_id}/ack",
     status_code=201,
     summary="Acknowledge an alert with a note",
-    responses={404: {"description": "No such alert"}, 403: {"description": "Not the owner's chain"}},
+    responses=problem_responses(
+        s403="not the alert's owner, their manager or a leader",
+        s404="no such alert",
+        s409="already acknowledged",
+    ),
 )
 def acknowledge(
     request: Request,

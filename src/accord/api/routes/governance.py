@@ -18,18 +18,11 @@ from accord import service
 from accord.api.deps import now, require, workspace
 from accord.api.models import ProposalIn, ProposalReject
 from accord.api.permissions import Action, Principal
+from accord.api.problems import problem_responses
 
 router = APIRouter(tags=["governance"])
 reader = require(Action.read)
 ProposalId = Annotated[str, Path(min_length=1, max_length=100, description="Proposal id, e.g. p1.")]
-
-
-def _problems(**statuses: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem+json answers a route gives on purpose."""
-    return {
-        int(code.removeprefix("s")): {"description": text, "content": {"application/problem+json": {}}}
-        for code, text in statuses.items()
-    }
 
 
 def _decided(outcome: Any) -> dict[str, Any]:
@@ -55,7 +48,7 @@ def list_proposals(
 @router.get(
     "/proposals/{proposal_id}",
     summary="One proposal: why, its semantic diff, the backtest, who approved",
-    responses=_problems(s404="no such proposal (the hint names the nearest id)"),
+    responses=problem_responses(s404="no such proposal (the hint names the nearest id)"),
 )
 def get_proposal(
     proposal_id: ProposalId,
@@ -71,7 +64,7 @@ def get_proposal(
     "/proposals",
     status_code=201,
     summary="Propose a new text of the agreement: validated, diffed and backtested",
-    responses=_problems(
+    responses=problem_responses(
         s409="the text means the same as the agreement in force, or is already an open proposal",
         s422="the text has problems (each in `errors` with path, line and hint), or the body is invalid",
     ),
@@ -96,7 +89,7 @@ def post_proposal(
 @router.post(
     "/proposals/{proposal_id}/approve",
     summary="Approve as a governance owner; the last owner's approval puts it in force",
-    responses=_problems(
+    responses=problem_responses(
         s403="the key's person is not a governance owner of the agreement in force",
         s404="no such proposal",
         s409="the proposal was rejected, or is stale (the agreement changed after it was proposed)",
@@ -120,7 +113,7 @@ def approve(
 @router.post(
     "/proposals/{proposal_id}/reject",
     summary="Reject as a governance owner, with a reason: one owner's no closes the proposal",
-    responses=_problems(
+    responses=problem_responses(
         s403="the key's person is not a governance owner of the agreement in force",
         s404="no such proposal",
         s409="the proposal is in force, already rejected by another owner, or stale",
