@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from accord.cli.app import literal
 from accord.cli.main import app
 from accord.cli.reference import cli_reference
 from accord.ledger.schema import SCHEMA_VERSION
@@ -179,7 +180,7 @@ def test_help_paragraphs_are_not_broken_mid_sentence(cli: CliRunner, monkeypatch
         shown = cli.invoke(app, [*path, "--help"]).output
         lines = [line.strip() for line in shown.splitlines()]
         for paragraph in inspect.cleandoc(command.help).split("\n\n")[1:]:
-            if any(line[:1].isspace() or line.startswith("$ ") for line in paragraph.splitlines()):
+            if literal(paragraph):
                 for line in paragraph.splitlines():
                     assert line.strip() in lines, (path, line)
             else:
